@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""httpdw's benchmark: httpdw against Apache's worker MPM, nginx and gunicorn on this machine.
+
+    bash bench/setup.sh                      # once: installs the missing peers and tools
+    python bench/run.py                      # full run: 3 interleaved rounds (W2: 5), ~20 min on 2 cores
+    python bench/run.py --quick              # smoke run: 1 round of 3 s runs
+    python bench/run.py --workloads W1,W3 --servers httpdw,apache-worker --rounds 5
+    python bench/run.py --profile W1         # py-spy on one httpdw child under W1 load
+
+Results go to bench/results/<UTC timestamp>/ (results.md, results.json, chart.png). See bench/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hdwbench.catalog import SERVERS, WORKLOADS  # noqa: E402  (after the path set-up above)
+from hdwbench.servers import KINDS  # noqa: E402
+from hdwbench.workloads import Timing  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def comma_list(allowed: tuple[str, ...] | list[str]):
+    def parse(text: str) -> list[str]:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        unknown = [item for item in items if item not in allowed]
+        if unknown or not items:
+            raise argparse.ArgumentTypeError(f"choose from {','.join(allowed)} (got {text!r})")
+        return list(dict.fromkeys(items))
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python bench/run.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved rounds (default 3; W2 gets at least 5; --quick: 1)")
+    parser.add_argument("--workloads", type=comma_list(tuple(WORKLOADS)), default=list(WORKLOADS),
+                        help="comma list of " + ",".join(WORKLOADS))
+    parser.add_argument("--servers", type=comma_list(SERVERS), default=list(SERVERS),
+                        help="comma list of " + ",".join(SERVERS))
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 round, 3 s runs, short idles")
+    parser.add_argument("--duration", type=int, default=None, help="seconds per measured load run (default 10)")
+    parser.add_argument("--out", type=Path, default=None, help="results directory (default bench/results/<UTC>)")
+    parser.add_argument("--profile", choices=("W1", "W2", "W3"), default=None,
+                        help="profile one httpdw child with py-spy under this workload instead of benchmarking")
+    parser.add_argument("--profile-duration", type=int, default=10, help="seconds py-spy samples (default 10)")
+    return parser
+
+
+def missing_tools(workloads: list[str]) -> list[str]:
+    needed = {"wrk"} if set(workloads) & {"W1", "W3", "W5"} else set()
+    if "W2" in workloads:
+        needed.add("ab")
+    return sorted(tool for tool in needed if not shutil.which(tool))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out_dir = args.out or RESULTS / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    if args.profile:
+        from hdwbench.profile import run_profile
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return run_profile(args.profile, args.profile_duration, out_dir)
+
+    from hdwbench.runner import Plan, execute
+    missing = missing_tools(args.workloads if not args.profile else [args.profile])
+    if missing:
+        print(f"missing load tools: {', '.join(missing)} (bash bench/setup.sh installs them)")
+        return 2
+    timing = Timing.quick() if args.quick else Timing()
+    if args.duration:
+        timing = Timing(**{**timing.__dict__, "duration_s": args.duration, "ab_limit_s": max(args.duration, 3)
+                           if args.quick else timing.ab_limit_s})
+    rounds = args.rounds or (1 if args.quick else 3)
+    if rounds < 1:
+        print("--rounds must be at least 1")
+        return 2
+    skipped = {name: why for name in args.servers if (why := KINDS[name].missing())}
+    plan = Plan(args.workloads, args.servers, rounds, timing, quick=args.quick, skipped=skipped)
+    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    if os.geteuid() != 0:
+        print("note: not root: PSS/USS may be unreadable for children that switch user")
+    return execute(plan, out_dir, command.strip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
