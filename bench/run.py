@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", choices=("W1", "W2", "W3"), default=None,
                         help="profile one httpdw child with py-spy under this workload instead of benchmarking")
     parser.add_argument("--profile-duration", type=int, default=10, help="seconds py-spy samples (default 10)")
+    parser.add_argument("--profile-server", choices=("httpdw", "gunicorn"), default="httpdw",
+                        help="the Python server to profile (default httpdw; gunicorn to compare)")
     return parser
 
 
@@ -68,10 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         from hdwbench.profile import run_profile
         out_dir.mkdir(parents=True, exist_ok=True)
-        return run_profile(args.profile, args.profile_duration, out_dir)
+        if not 1 <= args.profile_duration <= 300:
+            print("--profile-duration must be between 1 and 300 seconds")
+            return 2
+        return run_profile(args.profile, args.profile_duration, out_dir, args.profile_server)
 
     from hdwbench.runner import Plan, execute
-    missing = missing_tools(args.workloads if not args.profile else [args.profile])
+    missing = missing_tools(args.workloads)
     if missing:
         print(f"missing load tools: {', '.join(missing)} (bash bench/setup.sh installs them)")
         return 2

@@ -109,14 +109,15 @@ def test_small_document_is_one_kib_of_html():
 def test_top_functions_from_speedscope():
     doc = {"shared": {"frames": [{"name": "serve", "file": "a.py", "line": 1},
                                  {"name": "parse", "file": "b.py", "line": 2},
-                                 {"name": "send", "file": "c.py", "line": 3}]},
-           "profiles": [{"type": "sampled", "samples": [[0, 1], [0, 1], [0, 2], [0]], "weights": [1, 1, 1, 1]},
+                                 {"name": "send", "file": "c.py", "line": 3},
+                                 {"name": "parse", "file": "b.py", "line": 9}]},
+           "profiles": [{"type": "sampled", "samples": [[0, 1], [0, 3], [0, 2], [0]], "weights": [1, 1, 1, 1]},
                         {"type": "sampled", "samples": [[], [0, 0, 2]]}]}
     rows = top_functions(doc)
     by_name = {r["function"]: r for r in rows}
-    assert rows[0]["function"] == "parse"
-    assert by_name["parse"]["self_pct"] == pytest.approx(40.0)
+    assert by_name["parse"]["self_pct"] == pytest.approx(40.0)       # lines 2 and 9 merged
     assert by_name["send"]["self_pct"] == pytest.approx(40.0)
     assert by_name["serve"]["self_pct"] == pytest.approx(20.0)
     assert by_name["serve"]["incl_pct"] == pytest.approx(100.0)    # recursion counted once per sample
-    assert "b.py:2" in render_top(rows)
+    assert top_functions(doc, by="incl")[0]["function"] == "serve"
+    assert "parse (b.py)" in render_top(rows)
