@@ -2,7 +2,7 @@
 """httpdw's benchmark: httpdw against Apache's worker MPM, nginx and gunicorn on this machine.
 
     bash bench/setup.sh                      # once: installs the missing peers and tools
-    python bench/run.py                      # full run: 3 interleaved rounds (W2: 5), ~20 min on 2 cores
+    python bench/run.py                      # full run: 3 interleaved rounds (W2: 5), ~15 min on 2 cores
     python bench/run.py --quick              # smoke run: 1 round of 3 s runs
     python bench/run.py --workloads W1,W3 --servers httpdw,apache-worker --rounds 5
     python bench/run.py --profile W1         # py-spy on one httpdw child under W1 load

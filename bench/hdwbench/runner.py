@@ -101,15 +101,20 @@ def execute(plan: Plan, out_dir: Path, command: str) -> int:
         print("nothing to run: every selected server is skipped", flush=True)
         return 2
     cells, t0 = [], time.monotonic()
-    for index, (rnd, workload, server) in enumerate(order, 1):
-        elapsed = time.monotonic() - t0
-        left = elapsed / (index - 1) * (len(order) - index + 1) if index > 1 else None
-        eta = f", ~{fmt_clock(left)} left" if left is not None else ""
-        print(f"[{index}/{len(order)} {fmt_clock(elapsed)}{eta}] round {rnd} {workload} {server} …", end=" ",
-              flush=True)
-        cell = run_cell(rnd, workload, server, plan.timing)
-        cells.append(cell)
-        print(headline(workload, cell), flush=True)
+    interrupted = False
+    try:
+        for index, (rnd, workload, server) in enumerate(order, 1):
+            elapsed = time.monotonic() - t0
+            left = elapsed / (index - 1) * (len(order) - index + 1) if index > 1 else None
+            eta = f", ~{fmt_clock(left)} left" if left is not None else ""
+            print(f"[{index}/{len(order)} {fmt_clock(elapsed)}{eta}] round {rnd} {workload} {server} …", end=" ",
+                  flush=True)
+            cell = run_cell(rnd, workload, server, plan.timing)
+            cells.append(cell)
+            print(headline(workload, cell), flush=True)
+    except KeyboardInterrupt:       # the running server was stopped on the way out; keep what was measured
+        interrupted = True
+        print("\ninterrupted: writing the cells measured so far", flush=True)
     for server, why in plan.skipped.items():
         for workload in plan.workloads:
             cells.append({"round": 0, "workload": workload, "server": server, "status": "skipped",
@@ -118,8 +123,9 @@ def execute(plan: Plan, out_dir: Path, command: str) -> int:
                         {w: WORKLOADS[w].metrics for w in plan.workloads},
                         {w: WORKLOADS[w].primary for w in plan.workloads})
     meta = describe_run(plan, started, command, time.monotonic() - t0)
+    meta["interrupted"] = interrupted
     write_outputs(out_dir, meta, cells, summary)
-    return 0
+    return 130 if interrupted else 0
 
 
 def write_outputs(out_dir: Path, meta: dict, cells: list[dict], summary: dict) -> None:

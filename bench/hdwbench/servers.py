@@ -282,6 +282,9 @@ def start_server(kind: ServerKind, profile: bool = False, keep_root: bool = Fals
         tail = server.stderr_tail()
         server.stop()
         raise ServerStartError(f"{kind.name} did not start: {exc}; command: {' '.join(argv)}\n{tail}") from None
+    except BaseException:           # Ctrl-C while waiting: never leave the server behind
+        server.stop()
+        raise
     server.startup_s = time.monotonic() - started
     server.remember_tree()
     return server
