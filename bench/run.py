@@ -17,6 +17,7 @@ import os
 import shlex
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -81,12 +82,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"missing load tools: {', '.join(missing)} (bash bench/setup.sh installs them)")
         return 2
     timing = Timing.quick() if args.quick else Timing()
-    if args.duration:
-        timing = Timing(**{**timing.__dict__, "duration_s": args.duration, "ab_limit_s": max(args.duration, 3)
-                           if args.quick else timing.ab_limit_s})
-    rounds = args.rounds or (1 if args.quick else 3)
-    if rounds < 1:
-        print("--rounds must be at least 1")
+    if args.duration is not None:
+        if not 1 <= args.duration <= 600:
+            print("--duration must be between 1 and 600 seconds")
+            return 2
+        # In --quick, W2's ab is bounded by the same run length as wrk; otherwise by its 120 s limit.
+        timing = replace(timing, duration_s=args.duration,
+                         ab_limit_s=args.duration if args.quick else timing.ab_limit_s)
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    if not 1 <= rounds <= 50:
+        print("--rounds must be between 1 and 50")
         return 2
     skipped = {name: why for name in args.servers if (why := KINDS[name].missing())}
     plan = Plan(args.workloads, args.servers, rounds, timing, quick=args.quick, skipped=skipped)
