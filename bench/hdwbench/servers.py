@@ -225,11 +225,14 @@ class RunningServer:
         return "\n".join(parts) or "(no output)"
 
     def remember_tree(self) -> None:
-        """Note the current descendants, so that stop() can also end children left behind by a dead parent."""
+        """Add the current descendants to those already noted, so that stop() can also end children left
+        behind by a parent that died (they are reparented and no longer show up as its children)."""
         try:
-            self._known = psutil.Process(self.pid).children(recursive=True)
+            current = psutil.Process(self.pid).children(recursive=True)
         except psutil.Error:
-            pass
+            return
+        known = {proc.pid for proc in self._known}
+        self._known += [proc for proc in current if proc.pid not in known]
 
     def stop(self) -> None:
         """SIGTERM to the process group we created, SIGKILL after STOP_TIMEOUT_S. The group is signalled only

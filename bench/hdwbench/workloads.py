@@ -91,6 +91,7 @@ def measured(server: RunningServer, sampler: TreeSampler, argv: list[str], limit
     }
     if not server.alive():
         raise LoadError(f"the server exited during the run: {server.stderr_tail()}")
+    server.remember_tree()
     return metrics
 
 
