@@ -1,0 +1,241 @@
+"""Load a config all the way to the validated model: the one entry point for configtest and the engine.
+
+    load_tree (includes, conditionals, variables) -> validate (names, contexts, arity, values)
+    -> MpmSettings from the server-level values -> worker rules (spec 1.1, 1.3) -> ServerConfig
+
+Nothing here raises for a bad config: every problem becomes a diagnostic, and `ConfigResult.config`
+is None when there is an error. Problems that Apache only reports when it *starts* (no Listen line)
+are kept apart in `start_errors`: `configtest` shows them without failing, the engine refuses to start.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from httpdw.config.diagnostics import Diagnostic, Diagnostics, Severity
+from httpdw.config.model import Listener, MpmSettings, ServerConfig
+from httpdw.config.tree import ConfigTree, Node
+from httpdw.config.worker_rules import (DEFAULTS as WORKER_DEFAULTS, WorkerLine, WorkerResult,
+                                        run_worker_rules)
+
+#: MPMs other than worker that a real config may load (Debian loads mpm_event_module)
+OTHER_MPMS = ("mpm_event_module", "mpm_prefork_module")
+
+
+@dataclass
+class ConfigResult:
+    """What `load_config` found: the model (None when there are errors) and every diagnostic."""
+
+    config: ServerConfig | None
+    diagnostics: Diagnostics
+    files: list[str] = field(default_factory=list)
+    config_file: str = ""
+    #: the worker rules' outcome (configured and effective numbers, adjustments); None if not reached
+    worker: WorkerResult | None = None
+    #: problems that only stop a real start (Apache reports them at start, not under -t)
+    start_errors: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.diagnostics.has_errors()
+
+    @property
+    def can_start(self) -> bool:
+        return self.config is not None and not self.start_errors
+
+
+def load_config(config_file: str, *, server_root: str | None = None, defines: Sequence[str] = (),
+                directives_before: Sequence[str] = (), directives_after: Sequence[str] = (),
+                envvars: str | None = None, first_limits: tuple[int, int] | None = None,
+                startup: bool = True) -> ConfigResult:
+    """Read, validate and model the config at `config_file` (see the module docstring).
+
+    envvars: a Debian-style `export NAME=value` file whose values ${NAME} may use (the process
+      environment is not changed).
+    first_limits: (ServerLimit, ThreadLimit) from the first load, on restarts (Apache keeps them).
+    startup: True for the first load (Apache's console wording), False for restarts (log wording).
+    """
+    from httpdw.config import loader, validate   # the stages below this one
+
+    diags = Diagnostics()
+    env = _read_envvars(envvars, diags) if envvars else None
+    tree = loader.load_tree(config_file, server_root=server_root, defines=tuple(defines),
+                            directives_before=tuple(directives_before),
+                            directives_after=tuple(directives_after), diags=diags,
+                            **({"env": env} if env is not None else {}))
+    validation = validate.validate(tree, diags)
+    server_values: Mapping[str, list[tuple[Any, Node]]] = validation.server_values
+    _report_other_mpm(tree, diags)
+
+    worker, order_warnings = run_worker_rules(_worker_lines(tree, server_values), startup=startup,
+                                              first_limits=first_limits,
+                                              buckets=_listener_buckets(server_values))
+    diags.extend(list(worker.diagnostics) + order_warnings)
+    mpm = _mpm_settings(tree, server_values, worker)
+    start_errors = _start_errors(mpm)
+    config = None if diags.has_errors() else ServerConfig(
+        server_root=tree.server_root, config_file=config_file, mpm=mpm,
+        error_log=_error_log(tree, server_values), log_level=_log_level(server_values),
+        server_name=_last(server_values, "ServerName"), tree=tree, modules=_modules(tree),
+        diagnostics=diags)
+    return ConfigResult(config, diags, list(tree.files), config_file, worker, start_errors)
+
+
+# --------------------------------------------------------------------------- inputs
+
+def _read_envvars(path: str, diags: Diagnostics) -> dict[str, str]:
+    """The envvars file's variables layered over the process environment (for ${VAR})."""
+    from httpdw.config import loader
+
+    try:
+        values = loader.read_envvars(path)
+    except (OSError, UnicodeError) as exc:
+        diags.error("HDW0001", f"Could not read envvars file {path}: {exc.strerror or exc}"
+                    if isinstance(exc, OSError) else f"Could not read envvars file {path}: {exc}",
+                    hint="--envvars names a shell file of `export NAME=value` lines (Debian's /etc/apache2/envvars)")
+        return dict(os.environ)
+    return {**os.environ, **values}
+
+
+def _last(server_values: Mapping[str, list[tuple[Any, Node]]], name: str, default: Any = None) -> Any:
+    """The value of the last occurrence (Apache: the last one wins), or `default`."""
+    found = server_values.get(name)
+    return found[-1][0] if found else default
+
+
+def _file_order(tree: ConfigTree) -> dict[int, int]:
+    """Node identity -> position in the processed tree (includes inlined): the order Apache reads."""
+    return {id(node): i for i, node in enumerate(n for top in tree.nodes for n in top.walk())}
+
+
+def _worker_lines(tree: ConfigTree, server_values: Mapping[str, list[tuple[Any, Node]]]) -> list[WorkerLine]:
+    """Every worker-number line at server level, in reading order (for the rules and the 2.0 analysis)."""
+    order = _file_order(tree)
+    lines = [(order.get(id(node), 0), WorkerLine(name, value, node.pos))
+             for name in WORKER_DEFAULTS for value, node in server_values.get(name, ())
+             if isinstance(value, int)]
+    return [line for _, line in sorted(lines, key=lambda pair: pair[0])]
+
+
+def _listener_buckets(server_values: Mapping[str, list[tuple[Any, Node]]]) -> int:
+    """Apache's num_buckets: online CPUs / ListenCoresBucketsRatio when set (SO_REUSEPORT on Linux)."""
+    ratio = _last(server_values, "ListenCoresBucketsRatio", 0)
+    if not isinstance(ratio, int) or ratio <= 0:
+        return 1
+    return max(1, (os.cpu_count() or 1) // ratio)
+
+
+# --------------------------------------------------------------------------- the model
+
+def _resolve(server_root: str, path: str) -> str:
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(server_root, path))
+
+
+def _int_value(server_values, name: str, default: int) -> int:
+    value = _last(server_values, name, default)
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _mpm_settings(tree: ConfigTree, server_values, worker: WorkerResult) -> MpmSettings:
+    root = tree.server_root
+    accept_mutex, lock_file = _accept_mutex(server_values, root)
+    scoreboard = _last(server_values, "ScoreBoardFile")
+    return MpmSettings(
+        server_limit=worker.server_limit, thread_limit=worker.thread_limit,
+        threads_per_child=worker.threads_per_child, max_request_workers=worker.max_request_workers,
+        daemons_limit=worker.daemons_limit, start_servers=worker.start_servers,
+        min_spare_threads=worker.min_spare_threads, max_spare_threads=worker.max_spare_threads,
+        max_connections_per_child=_int_value(server_values, "MaxConnectionsPerChild", 0),
+        graceful_shutdown_timeout=_int_value(server_values, "GracefulShutdownTimeout", 0),
+        listen_backlog=_int_value(server_values, "ListenBacklog", 511),
+        listen_cores_buckets_ratio=_int_value(server_values, "ListenCoresBucketsRatio", 0),
+        send_buffer_size=_int_value(server_values, "SendBufferSize", 0),
+        receive_buffer_size=_int_value(server_values, "ReceiveBufferSize", 0),
+        thread_stack_size=_int_value(server_values, "ThreadStackSize", 0),
+        max_mem_free=_int_value(server_values, "MaxMemFree", 2048),
+        listeners=_listeners(server_values),
+        pid_file=_resolve(root, _last(server_values, "PidFile") or "logs/httpd.pid"),
+        scoreboard_file=_resolve(root, scoreboard) if scoreboard else None,
+        core_dump_directory=_resolve(root, _last(server_values, "CoreDumpDirectory") or root),
+        user=_last(server_values, "User"), group=_last(server_values, "Group"),
+        accept_mutex=accept_mutex, lock_file=lock_file,
+        enable_exception_hook=bool(_last(server_values, "EnableExceptionHook", False)),
+        adjustments=worker.adjustments,
+    )
+
+
+def _listeners(server_values) -> tuple[Listener, ...]:
+    """Listen lines in order (validation already refused bad ones and duplicates)."""
+    return tuple(value for value, _node in server_values.get("Listen", ()) if isinstance(value, Listener))
+
+
+def _accept_mutex(server_values, root: str) -> tuple[str, str | None]:
+    """The accept mutex mechanism and lock directory/file.
+
+    2.4's `Mutex mech[:dir] mpm-accept` wins over 2.0's `AcceptMutex` + `LockFile`, which win over a
+    `Mutex` line for the catch-all `default` type."""
+    specific = general = None
+    for value, _node in server_values.get("Mutex", ()):
+        types = getattr(value, "types", ())
+        if "mpm-accept" in types:
+            specific = value
+        elif "default" in types:
+            general = value
+    if specific is not None:
+        return specific.mechanism, specific.directory
+    mechanism = _last(server_values, "AcceptMutex")
+    lock_file = _last(server_values, "LockFile")
+    if mechanism or lock_file:
+        return mechanism or "default", _resolve(root, lock_file) if lock_file else None
+    if general is not None:
+        return general.mechanism, general.directory
+    return "default", None
+
+
+def _error_log(tree: ConfigTree, server_values) -> str:
+    """ErrorLog as a path (ServerRoot-relative resolved), or a `|command` / `syslog:` target as written."""
+    value = _last(server_values, "ErrorLog")
+    target = value if isinstance(value, str) and value else "logs/error_log"
+    if target.startswith("|") or target.startswith("syslog"):
+        return target
+    return _resolve(tree.server_root, target)
+
+
+def _log_level(server_values) -> str:
+    """The main LogLevel word (per-module settings like `ssl:info` are for the modules themselves)."""
+    value = _last(server_values, "LogLevel")
+    words = value if isinstance(value, (list, tuple)) else ([value] if isinstance(value, str) else [])
+    main = [w for w in words if isinstance(w, str) and ":" not in w]
+    return main[-1].lower() if main else "warn"
+
+
+def _modules(tree: ConfigTree) -> frozenset[str]:
+    """Module identifiers httpdw considers loaded: its built-ins plus the LoadModule'd ones."""
+    try:
+        from httpdw.config import modules
+        builtin = set(getattr(modules, "builtin_modules", lambda: ())())
+    except ImportError:
+        builtin = set()
+    return frozenset(builtin | set(tree.loaded_modules))
+
+
+def _report_other_mpm(tree: ConfigTree, diags: Diagnostics) -> None:
+    """HDW0110 for a LoadModule of another MPM, unless the loader already said so."""
+    if any(d.code == "HDW0110" for d in diags):
+        return
+    for name in OTHER_MPMS:
+        node = tree.loaded_modules.get(name)
+        if node is not None:
+            diags.warning("HDW0110", f"{name} is loaded; httpdw always runs the worker MPM", node.pos,
+                          hint="event's directives are the worker's and apply; prefork-only ones are "
+                               "reported as not applicable")
+
+
+def _start_errors(mpm: MpmSettings) -> tuple[Diagnostic, ...]:
+    if mpm.listeners:
+        return ()
+    return (Diagnostic(Severity.ERROR, "AH00015", "no listening sockets available, shutting down "
+                       "(at start; `apache2 -t` does not report it either)", None,
+                       "add a Listen line, e.g. Listen 8080"),)
+
