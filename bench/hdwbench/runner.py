@@ -60,7 +60,7 @@ def run_cell(rnd: int, workload: str, server_name: str, timing: Timing) -> dict:
     try:
         server = start_server(KINDS[server_name])
     except ServerStartError as exc:
-        cell.update(status="failed", error=str(exc))
+        cell.update(status="failed", error=str(exc), command=exc.command)
         return cell
     with server:
         try:

@@ -52,7 +52,12 @@ STOP_TIMEOUT_S = 10.0
 
 
 class ServerStartError(RuntimeError):
-    """The server exited or never answered 200 for the small file; the message holds its stderr tail."""
+    """The server exited or never answered 200 for the small file; the message holds its stderr tail,
+    .command the command line that was run."""
+
+    def __init__(self, message: str, command: str = ""):
+        super().__init__(message)
+        self.command = command
 
 
 def render_template(text: str, **values: str) -> str:
@@ -220,8 +225,10 @@ class RunningServer:
                 text = path.read_text(errors="replace").strip()
             except OSError:
                 continue
-            if text:
-                parts.append(f"{path.name}: " + "\n".join(text.splitlines()[-lines:]))
+            # Traceback marker lines (^^^^) say nothing once the lines are joined into one.
+            kept = [line for line in text.splitlines() if line.strip(" ^~")]
+            if kept:
+                parts.append(f"{path.name}: " + "\n".join(kept[-lines:]))
         return "\n".join(parts) or "(no output)"
 
     def remember_tree(self) -> None:
@@ -284,7 +291,7 @@ def start_server(kind: ServerKind, profile: bool = False, keep_root: bool = Fals
     except ServerStartError as exc:
         tail = server.stderr_tail()
         server.stop()
-        raise ServerStartError(f"{kind.name} did not start: {exc}; command: {' '.join(argv)}\n{tail}") from None
+        raise ServerStartError(f"{kind.name} did not start: {exc}\n{tail}", " ".join(argv)) from None
     except BaseException:           # Ctrl-C while waiting: never leave the server behind
         server.stop()
         raise
