@@ -33,7 +33,9 @@ class Syntax(enum.Enum):
     ITERATE = (1, None, "{name} requires at least one argument, {desc}")
     ITERATE2 = (2, None, "{name} requires at least two arguments, {desc}")
     TAKE_ARGV = (0, None, "{name}: {desc}")   # the value parser checks the count itself
-    RAW_ARGS = (0, None, "{name}: {desc}")    # the raw text is handed to the value parser
+    # (the 4th item keeps RAW_ARGS a member of its own: with equal values Enum would make it an
+    # alias of TAKE_ARGV, and RAW_ARGS parsers would get split words instead of the raw text)
+    RAW_ARGS = (0, None, "{name}: {desc}", "raw")    # the raw text is handed to the value parser
 
     @property
     def min(self) -> int:
@@ -99,6 +101,12 @@ class DirectiveSpec:
     alias_of: str | None = None       #: e.g. MaxClients -> MaxRequestWorkers (same handler, last wins)
     section: bool = False             #: a container (<Directory ...> ... </Directory>)
     since: str = ""                   #: e.g. "2.4" / "2.0 only" for docs
+    #: sections this one may not be nested in (Apache's ap_check_cmd_context NOT_IN_*): "Location" means
+    #: "cannot occur within <Location> section" (also <LocationMatch>), "Limit" means "... within
+    #: <Limit> or <LimitExcept> section", likewise "Directory" and "Files"
+    not_within: tuple[str, ...] = ()
+    #: why httpdw ignores/refuses it, or how httpdw differs from Apache (shown in hints, -L, man page)
+    note: str = ""
 
     @property
     def key(self) -> str:
