@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from httpdw.config.diagnostics import Diagnostics, Pos
+from httpdw.config.directives.apache_known import apache_facts
 from httpdw.config.directives.core import CONDITIONAL_SECTIONS, DIRECTORY_SECTIONS
 from httpdw.config.registry import Context, DirectiveSpec, Registry, Status, Syntax, registry
 from httpdw.config.tree import ConfigTree, Node
@@ -202,7 +203,7 @@ class _Validator:
         words = node.words()
         if arity_ok(spec.syntax, words):
             return True
-        message = spec.syntax.message.format(name=spec.name, desc=spec.desc)
+        message = spec.syntax.message.format(name=self.shown(spec), desc=spec.desc)
         if not spec.desc:
             message = message.replace(", " + spec.desc, "").rstrip(", :")
         self.diags.error("HDW0103", message, node.pos, hint=arity_hint(spec))
@@ -259,7 +260,11 @@ class _Validator:
 
     @staticmethod
     def shown(spec: DirectiveSpec) -> str:
-        return spec.name if not spec.section else f"<{spec.name.lstrip('<')}"
+        """The name as Apache's messages spell it: its command table's spelling (mod_access_compat's
+        `allow`, core's `LimitRequestFieldsize`), sections with their '<'."""
+        facts = apache_facts(spec.name)
+        name = facts.name if facts is not None else spec.name
+        return name if not spec.section else f"<{name.lstrip('<')}"
 
 
 def module_display(spec: DirectiveSpec) -> str:
