@@ -89,6 +89,8 @@ def test_known_data_is_complete_and_well_formed() -> None:
     ("MinSpareServers", Status.NOT_APPLICABLE, "mpm_prefork_module"),
     ("AsyncRequestWorkerFactor", Status.NOT_APPLICABLE, "mpm_event_module"),
     ("ListenTCPDeferAccept", Status.IGNORED, "mpm_worker_module"),
+    ("MaxThreads", Status.NOT_APPLICABLE, "mpm_netware_module"),
+    ("AssignUserID", Status.NOT_APPLICABLE, "mpm_itk_module"),
 ])
 def test_classification(name: str, status: Status, module: str) -> None:
     spec = registry().get(name)

@@ -340,3 +340,10 @@ def test_a_parser_crash_is_a_diagnostic_not_a_traceback() -> None:
         assert "boom" in err.message and err.hint
     finally:
         object.__setattr__(spec, "parse", original)
+
+
+def test_name_virtual_host_warns_like_apache() -> None:
+    diags = run(Node("NameVirtualHost", "*:80", Pos("/etc/x.conf", 12)))[0]
+    [warning] = diags.items
+    assert (warning.code, warning.severity.value) == ("AH00548", "warning")
+    assert warning.message == "NameVirtualHost has no effect and will be removed in the next release /etc/x.conf:12"

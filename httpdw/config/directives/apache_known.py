@@ -79,7 +79,8 @@ REFUSED_DIRECTIVES: dict[str, str] = {
 
 #: the MPM httpdw runs; other MPMs' own directives are not applicable
 WORKER = "mpm_worker_module"
-OTHER_MPMS = {"mpm_event_module": "event", "mpm_prefork_module": "prefork", "mpm_itk_module": "itk"}
+OTHER_MPMS = {"mpm_event_module": "event", "mpm_prefork_module": "prefork", "mpm_itk_module": "itk",
+              "mpm_netware_module": "NetWare", "mpm_winnt_module": "Windows"}
 
 
 @dataclass(frozen=True)

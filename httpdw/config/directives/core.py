@@ -102,6 +102,20 @@ core("ServerAdmin", "core", Syntax.TAKE1, SERVER, "Email address (or URL) shown 
      parse=text_value)
 
 
+def parse_name_virtual_host(words: list[str], node: Any, diags: Diagnostics) -> str:
+    """NameVirtualHost does nothing since 2.3.11; Apache warns AH00548 with the place of the line."""
+    pos = getattr(node, "pos", None)
+    where = f"{pos.file}:{pos.line}" if pos is not None else ""
+    diags.warning("AH00548", f"NameVirtualHost has no effect and will be removed in the next release {where}",
+                  pos, hint="delete the line: name-based virtual hosts need no declaration since Apache 2.4")
+    return words[0] if words else ""
+
+
+core("NameVirtualHost", "core", Syntax.TAKE1, SERVER, "Apache 2.2: declare an address for name-based virtual "
+     "hosts. No effect since 2.4 (warning AH00548), as in Apache.", parse=parse_name_virtual_host,
+     since="2.0/2.2; no effect since 2.4", note="accepted with Apache's warning AH00548; it changes nothing")
+
+
 # --------------------------------------------------------------------------- sections
 
 def section_args(words: list[str], node: Any, diags: Diagnostics) -> list[str]:
