@@ -1,0 +1,323 @@
+"""Access logs (mod_log_config): LogFormat strings compiled once into a list of small functions,
+CustomLog/TransferLog targets (files opened O_APPEND per child, or `|program` pipes), env= conditions.
+
+A log line is written with one os.write() on an O_APPEND descriptor, so lines of concurrent
+threads and processes never interleave (Apache does the same with BufferedLogs Off)."""
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+import threading
+import time
+from typing import Any, Callable
+
+log = logging.getLogger("httpdw.http.accesslog")
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+class LogRecord:
+    """What a log line can show about one request (filled by the connection handler)."""
+
+    __slots__ = ("client_ip", "client_port", "local_ip", "local_port", "request_line", "method", "protocol",
+                 "uri", "query", "status", "original_status", "body_bytes", "bytes_in", "bytes_out",
+                 "start", "duration", "headers_in", "headers_out", "server_name", "host_name", "canonical_port",
+                 "env", "remote_host", "filename", "keepalives", "conn_status", "user")
+
+    def __init__(self) -> None:
+        self.client_ip = self.local_ip = ""
+        self.client_port = self.local_port = self.canonical_port = 0
+        self.request_line = self.method = self.protocol = self.uri = ""
+        self.query: str | None = None
+        self.status = self.original_status = 0
+        self.body_bytes = self.bytes_in = self.bytes_out = 0
+        self.start = 0.0
+        self.duration = 0.0
+        self.headers_in: dict[str, str] = {}
+        self.headers_out: dict[str, str] = {}
+        self.server_name = self.host_name = ""
+        self.env: dict[str, str] = {}
+        self.remote_host: str | None = None
+        self.filename = ""
+        self.keepalives = 0
+        self.conn_status = "-"
+        self.user = None
+
+
+def escape(text: str) -> str:
+    """ap_escape_logitem: quote, backslash and control characters escaped; non-ASCII as \\xhh."""
+    if text.isprintable() and '"' not in text and "\\" not in text and text.isascii():
+        return text
+    out = []
+    for ch in text.encode("latin-1", "replace") if isinstance(text, str) else text:
+        c = chr(ch)
+        if c == '"':
+            out.append('\\"')
+        elif c == "\\":
+            out.append("\\\\")
+        elif c in "\b\n\r\t\v":
+            out.append({"\b": "\\b", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}[c])
+        elif ch < 32 or ch >= 127:
+            out.append(f"\\x{ch:02x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def clf_time(ts: float, fmt: str | None = None) -> str:
+    """%t: [23/Nov/2026:11:57:50 +0000] in local time, as Apache; %{strftime}t when fmt is given."""
+    lt = time.localtime(ts)
+    if fmt:
+        if fmt in ("sec", "msec", "usec"):
+            return str(int(ts * {"sec": 1, "msec": 1000, "usec": 1000000}[fmt]))
+        if fmt in ("msec_frac", "usec_frac"):
+            return f"{int(ts * 1000) % 1000:03d}" if fmt == "msec_frac" else f"{int(ts * 1e6) % 1000000:06d}"
+        for prefix in ("begin:", "end:"):
+            if fmt.startswith(prefix):
+                fmt = fmt[len(prefix):]
+        return time.strftime(fmt, lt)
+    off = lt.tm_gmtoff // 60
+    sign = "-" if off < 0 else "+"
+    off = abs(off)
+    return (f"[{lt.tm_mday:02d}/{_MONTHS[lt.tm_mon - 1]}/{lt.tm_year}:{lt.tm_hour:02d}:{lt.tm_min:02d}:"
+            f"{lt.tm_sec:02d} {sign}{off // 60:02d}{off % 60:02d}]")
+
+
+Item = Callable[[LogRecord], str]
+
+
+def _dash(v: str | None) -> str:
+    return v if v else "-"
+
+
+def _item(code: str, arg: str | None, final: bool) -> Item:
+    """One %-directive -> a function of the record."""
+    if code == "h":
+        return lambda r: r.remote_host or r.client_ip
+    if code == "a":
+        return (lambda r: r.client_ip) if arg != "c" else (lambda r: r.client_ip)
+    if code == "A":
+        return lambda r: r.local_ip
+    if code == "l":
+        return lambda r: "-"
+    if code == "u":
+        return lambda r: escape(r.user) if r.user else "-"
+    if code == "t":
+        return lambda r: clf_time(r.start, arg)
+    if code == "r":
+        return lambda r: escape(r.request_line)
+    if code == "s":
+        return (lambda r: str(r.status)) if final else (lambda r: str(r.original_status or r.status))
+    if code == "b":
+        return lambda r: str(r.body_bytes) if r.body_bytes else "-"
+    if code == "B":
+        return lambda r: str(r.body_bytes)
+    if code == "D":
+        return lambda r: str(int(r.duration * 1_000_000))
+    if code == "T":
+        unit = {"ms": 1000, "us": 1_000_000, "s": 1}.get(arg or "s", 1)
+        return lambda r: str(int(r.duration * unit))
+    if code == "U":
+        return lambda r: escape(r.uri)
+    if code == "q":
+        return lambda r: ("?" + escape(r.query)) if r.query else ""
+    if code == "m":
+        return lambda r: escape(r.method)
+    if code == "H":
+        return lambda r: r.protocol
+    if code == "v":
+        return lambda r: r.server_name
+    if code == "V":
+        return lambda r: r.host_name
+    if code == "p":
+        if arg == "remote":
+            return lambda r: str(r.client_port)
+        if arg == "local":
+            return lambda r: str(r.local_port)
+        return lambda r: str(r.canonical_port)
+    if code == "P":
+        if arg in ("tid", "hextid"):
+            return (lambda r: str(threading.get_ident())) if arg == "tid" else (lambda r: f"{threading.get_ident():x}")
+        return lambda r: str(os.getpid())
+    if code == "i":
+        key = (arg or "").lower()
+        return lambda r: escape(r.headers_in[key]) if r.headers_in.get(key) else "-"
+    if code == "o":
+        key = (arg or "").lower()
+        return lambda r: escape(r.headers_out[key]) if r.headers_out.get(key) else "-"
+    if code == "e":
+        return lambda r: escape(r.env[arg]) if r.env.get(arg) else "-"
+    if code == "n":
+        return lambda r: "-"
+    if code == "C":
+        key = arg or ""
+        return lambda r: _cookie(r.headers_in.get("cookie", ""), key)
+    if code == "I":
+        return lambda r: str(r.bytes_in)
+    if code == "O":
+        return lambda r: str(r.bytes_out)
+    if code == "S":
+        return lambda r: str(r.bytes_in + r.bytes_out)
+    if code == "f":
+        return lambda r: escape(r.filename) or "-"
+    if code == "k":
+        return lambda r: str(r.keepalives)
+    if code == "X":
+        return lambda r: r.conn_status
+    if code == "L":
+        return lambda r: "-"
+    if code == "R":
+        return lambda r: "-"
+    if code == "%":
+        return lambda r: "%"
+    # mod_log_config refuses unknown directives at config time; here a literal keeps the line useful
+    text = "%" + ("{" + arg + "}" if arg is not None else "") + code
+    return lambda r: text
+
+
+def _cookie(header: str, name: str) -> str:
+    for part in header.split(";"):
+        k, _, v = part.strip().partition("=")
+        if k == name:
+            return escape(v)
+    return "-"
+
+
+def _with_condition(item: Item, statuses: tuple[int, ...], negate: bool) -> Item:
+    """%400,501{User-agent}i / %!200,304i: the item only for (or except for) some statuses."""
+    def conditional(r: LogRecord) -> str:
+        hit = r.status in statuses
+        return item(r) if hit != negate else "-"
+    return conditional
+
+
+def compile_format(fmt: str) -> Callable[[LogRecord], str]:
+    """Compile a LogFormat string into a function record -> line (without the newline)."""
+    parts: list[Any] = []
+    i, n = 0, len(fmt)
+    lit: list[str] = []
+    while i < n:
+        c = fmt[i]
+        if c == "\\" and i + 1 < n:
+            lit.append({"n": "\n", "t": "\t", "\\": "\\", '"': '"'}.get(fmt[i + 1], "\\" + fmt[i + 1]))
+            i += 2
+            continue
+        if c != "%" or i + 1 >= n:
+            lit.append(c)
+            i += 1
+            continue
+        i += 1
+        negate = False
+        statuses: list[int] = []
+        final = False
+        arg = None
+        while i < n:
+            d = fmt[i]
+            if d == "!":
+                negate = True
+            elif d.isdigit():
+                j = i
+                while j < n and (fmt[j].isdigit() or fmt[j] == ","):
+                    j += 1
+                statuses = [int(x) for x in fmt[i:j].split(",") if x]
+                i = j
+                continue
+            elif d == "<":
+                final = False
+            elif d == ">":
+                final = True
+            elif d == "{":
+                j = fmt.find("}", i)
+                if j == -1:
+                    break
+                arg = fmt[i + 1:j]
+                i = j
+            else:
+                break
+            i += 1
+        if i >= n:
+            break
+        code = fmt[i]
+        i += 1
+        if lit:
+            parts.append("".join(lit))
+            lit = []
+        item = _item(code, arg, final or code != "s")
+        if statuses:
+            item = _with_condition(item, tuple(statuses), negate)
+        parts.append(item)
+    if lit:
+        parts.append("".join(lit))
+    items = tuple(parts)
+
+    def render(r: LogRecord) -> str:
+        return "".join(p if p.__class__ is str else p(r) for p in items)
+    return render
+
+
+class AccessLog:
+    """One open CustomLog/TransferLog: a file descriptor (O_APPEND) or a pipe to a program."""
+
+    def __init__(self, target: str, fmt: str, env: str | None = None):
+        self.target = target
+        self.render = compile_format(fmt)
+        self.env_var = env.lstrip("!") if env else None
+        self.env_negate = bool(env and env.startswith("!"))
+        self.fd = -1
+        self.proc: subprocess.Popen | None = None
+
+    def open(self) -> None:
+        if self.target.startswith("|"):
+            self.proc = spawn_piped_logger(self.target)
+            self.fd = self.proc.stdin.fileno() if self.proc and self.proc.stdin else -1
+        else:
+            try:
+                self.fd = os.open(self.target, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as e:
+                log.error("AH00649: could not open transfer log file %s: %s", self.target, e)
+                self.fd = -1
+
+    def wants(self, r: LogRecord) -> bool:
+        if self.env_var is None:
+            return True
+        return (self.env_var in r.env) != self.env_negate
+
+    def write(self, r: LogRecord) -> None:
+        if self.fd < 0 or not self.wants(r):
+            return
+        try:
+            os.write(self.fd, (self.render(r) + "\n").encode("latin-1", "replace"))
+        except OSError as e:
+            log.error("AH00646: Error writing to %s: %s", self.target, e)
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                if self.proc.stdin:
+                    self.proc.stdin.close()
+            except OSError:
+                pass
+            self.proc = None
+            self.fd = -1
+        elif self.fd >= 0:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+            self.fd = -1
+
+
+def spawn_piped_logger(target: str) -> subprocess.Popen | None:
+    """`|cmd` and `|$cmd` run through /bin/sh, `||cmd` directly (mod_log_config / ap_open_piped_log)."""
+    cmd = target[1:]
+    direct = cmd.startswith("|")
+    if direct or cmd.startswith("$"):
+        cmd = cmd[1:]
+    args = shlex.split(cmd) if direct else ["/bin/sh", "-c", "exec " + cmd]
+    try:
+        return subprocess.Popen(args, stdin=subprocess.PIPE, close_fds=True, start_new_session=False)
+    except OSError as e:
+        log.error("AH00104: unable to start piped log program '%s': %s", cmd, e)
+        return None
