@@ -80,6 +80,12 @@ class Scope:
         return Scope(self.sections + (node,))
 
 
+#: deepest section nesting checked (the walk is recursive; the loader has its own, lower, limit)
+MAX_DEPTH = 200
+
+#: distinct unknown names per run that get a did-you-mean (each costs a fuzzy search of the registry)
+MAX_SUGGESTIONS = 200
+
 # Which section names each not_within keyword covers, and Apache's wording for it
 NOT_WITHIN = {
     "Location": ({"location", "locationmatch"}, "<Location>"),
@@ -105,20 +111,27 @@ class _Validator:
         self.reg = reg
         self.diags = diags
         self.result = result
+        self._candidates: dict[bool, dict[str, DirectiveSpec]] = {}
+        self._suggestions: dict[tuple[str, bool], str | None] = {}
 
-    def walk(self, nodes: list[Node], scope: Scope) -> None:
+    def walk(self, nodes: list[Node], scope: Scope, depth: int = 0) -> None:
         previous: Node | None = None
         for node in nodes:
+            if node.is_section and depth >= MAX_DEPTH:
+                self.diags.error("HDW0008", f"sections nested more than {MAX_DEPTH} deep: {node.display_name}> "
+                                 "and its contents were not checked", node.pos,
+                                 hint="flatten the configuration; real configs nest a few levels at most")
+                continue
             if node.is_section and node.key in CONDITIONAL_SECTIONS:
                 # the loader resolved it already; if a wrapper remains it is transparent, like in Apache
-                self.walk(node.children or [], scope)
+                self.walk(node.children or [], scope, depth + 1)
                 continue
             self.check_else_order(node, previous, scope)
             spec = self.check_node(node, scope)
             if node.is_section and spec is not None and spec.status is Status.IMPLEMENTED:
                 # children of sections httpdw does not implement (<Proxy>, <Perl>, <Macro>) use that
                 # module's language: they are reported with the section, not one by one
-                self.walk(node.children or [], scope.within(node))
+                self.walk(node.children or [], scope.within(node), depth + 1)
             previous = node
 
     # ------------------------------------------------------------------ one node
@@ -155,13 +168,25 @@ class _Validator:
 
     def did_you_mean(self, node: Node) -> str | None:
         """The closest known name of the same kind (section or directive), case-insensitively."""
-        candidates = {s.key: s for s in self.reg if s.section == node.is_section}
         key = node.name.lower()
+        cache_key = (key, node.is_section)
+        if cache_key not in self._suggestions:
+            if len(self._suggestions) >= MAX_SUGGESTIONS:
+                return None   # a file of junk: stay fast rather than suggest for every line
+            self._suggestions[cache_key] = self._closest(key, node.is_section)
+        return self._suggestions[cache_key]
+
+    def _closest(self, key: str, section: bool) -> str | None:
+        if section not in self._candidates:
+            self._candidates[section] = {s.key: s for s in self.reg.specs.values() if s.section == section}
+        candidates = self._candidates[section]
         base = re.split(r"[=:]", key, maxsplit=1)[0]
         if base in candidates and base != key:
             match = [base]
         else:
-            match = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.75)
+            # only names of similar length can reach the cutoff: this keeps junk input fast
+            near = [c for c in candidates if abs(len(c) - len(key)) <= max(3, len(key) // 3)]
+            match = difflib.get_close_matches(key, near, n=1, cutoff=0.75)
         if not match:
             return None
         spec = candidates[match[0]]

@@ -347,3 +347,23 @@ def test_name_virtual_host_warns_like_apache() -> None:
     [warning] = diags.items
     assert (warning.code, warning.severity.value) == ("AH00548", "warning")
     assert warning.message == "NameVirtualHost has no effect and will be removed in the next release /etc/x.conf:12"
+
+
+@pytest.mark.parametrize("section", ["Files", "IfModule"])
+def test_absurd_nesting_is_reported_not_a_crash(section: str) -> None:
+    root = cur = Node("Directory", "/", Pos("t.conf", 1), children=[])
+    for i in range(3000):
+        child = Node(section, "x", Pos("t.conf", i + 2), children=[])
+        cur.children.append(child)
+        cur = child
+    diags, _ = run(root)
+    assert [d.code for d in diags.errors] == ["HDW0008"]
+
+
+def test_many_unknown_lines_stay_fast() -> None:
+    import time
+    nodes = [Node(f"Junk{i}xq", "x", Pos("t.conf", i)) for i in range(5000)]
+    started = time.monotonic()
+    diags, _ = run(*nodes)
+    assert len(diags.errors) == 5000 and all(d.code == "HDW0101" for d in diags.errors)
+    assert time.monotonic() - started < 10
