@@ -81,7 +81,10 @@ def contexts_text(spec: DirectiveSpec) -> str:
     parts = [label for label, flag in names if spec.contexts & flag]
     if spec.global_only:
         parts = [p for p in parts if p != "virtual host"]
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    if spec.exec_on_read:
+        text += " (acted on while the file is read, so accepted inside any section, as in Apache)"
+    return text
 
 
 def default_text(spec: DirectiveSpec) -> str:

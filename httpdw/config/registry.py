@@ -105,6 +105,9 @@ class DirectiveSpec:
     #: "cannot occur within <Location> section" (also <LocationMatch>), "Limit" means "... within
     #: <Limit> or <LimitExcept> section", likewise "Directory" and "Files"
     not_within: tuple[str, ...] = ()
+    #: processed while the file is read (Apache's EXEC_ON_READ: ServerRoot, LoadModule, Include, ...):
+    #: Apache runs these before any context check, so they are accepted anywhere
+    exec_on_read: bool = False
     #: why httpdw ignores/refuses it, or how httpdw differs from Apache (shown in hints, -L, man page)
     note: str = ""
 

@@ -194,7 +194,7 @@ class _Validator:
 
     def check_context(self, node: Node, spec: DirectiveSpec, scope: Scope) -> bool:
         """config.c's override check: may this directive appear in this kind of place at all?"""
-        if spec.contexts & scope.context:
+        if spec.contexts & scope.context or spec.exec_on_read:
             return True
         shown = self.shown(spec)
         inner = scope.dir_section or (scope.sections[-1] if scope.in_vhost else None)

@@ -294,3 +294,53 @@ def test_first_error_matches_apache(tmp_path, lines: list[str], nodes: list[Node
             assert re.sub(r"^AH\d{5}: ", "", expected).replace("apache2:", "httpdw:") == got
         return
     assert got == expected
+
+
+def loadable(spec) -> set[str] | None:
+    """The modules to load for `spec` in apache2 (None: its module is not installed)."""
+    module = spec.module if spec.module != "core" else "core_module"
+    if module in BUILT_IN:
+        return set()
+    if os.path.exists(f"{MODULE_DIR}/mod_{module[:-len('_module')]}.so"):
+        return {module}
+    return None
+
+
+def context_cases() -> list[str]:
+    """Implemented declarations that may not appear in <Directory> (server config only).
+
+    EXEC_ON_READ ones are left out: Apache runs them while reading, with no context check, and the
+    loader (not validation) acts on them; test_exec_on_read_directives_have_no_context_check covers them."""
+    return [spec.name for spec in registry()
+            if spec.status is Status.IMPLEMENTED and not spec.contexts & Context.DIRECTORY
+            and not spec.exec_on_read and loadable(spec) is not None]
+
+
+@pytest.mark.apache
+@needs_apache
+@pytest.mark.parametrize("name", context_cases())
+def test_directory_context_message_matches_apache(tmp_path, name: str) -> None:
+    """`X not allowed in <Directory> context` comes before arity and values, for every such declaration."""
+    spec = registry().get(name)
+    shown = name if not spec.section else name
+    line = f"{shown} x" if not spec.section else f"{shown} x>"
+    lines = ["<Directory />", line] + ([f"</{name.lstrip('<')}>"] if spec.section else []) + ["</Directory>"]
+    expected = apache_error(tmp_path, lines, loadable(spec))
+    inner = Node(name.lstrip("<"), "x", Pos("t.conf", 4), children=[] if spec.section else None)
+    got = httpdw_error([Node("Directory", "/", Pos("t.conf", 3), children=[inner])], str(tmp_path))
+    assert got == expected
+
+
+@pytest.mark.apache
+@needs_apache
+def test_exec_on_read_directives_have_no_context_check(tmp_path) -> None:
+    """ServerRoot, LoadModule, LoadFile, DefaultRuntimeDir are accepted inside sections, as in Apache."""
+    mime = f"{MODULE_DIR}/mod_mime.so"
+    lines = [("ServerRoot", str(tmp_path)), ("DefaultRuntimeDir", str(tmp_path)),
+             ("LoadModule", f"mime_module {mime}"), ("LoadFile", mime)]
+    for section in ("Directory", "VirtualHost"):
+        arg = "/" if section == "Directory" else "*:80"
+        conf = [f"<{section} {arg}>"] + [f"{n} {a}" for n, a in lines] + [f"</{section}>"]
+        assert apache_error(tmp_path, conf) == ""
+        nodes = [Node(n, a, Pos("t.conf", 4)) for n, a in lines]
+        assert httpdw_error([Node(section, arg, Pos("t.conf", 3), children=nodes)], str(tmp_path)) == ""

@@ -32,17 +32,24 @@ def core(name: str, module: str, syntax: Syntax, contexts: Context, doc: str, **
 # --------------------------------------------------------------------------- loader directives
 
 core("ServerRoot", "core", Syntax.TAKE1, SERVER, "Directory that relative paths in the config are resolved against.",
-     parse=text_value, default_doc="the compiled-in default (see httpdw -V)")
+     parse=text_value, default_doc="the compiled-in default (see httpdw -V)",
+     exec_on_read=True)
 core("Include", "core", Syntax.TAKE1, ANY_CONF,
-     "Read other config files here: a file, a directory or a wildcard pattern, which must match something.")
+     "Read other config files here: a file, a directory or a wildcard pattern, which must match something.",
+     exec_on_read=True)
 core("IncludeOptional", "core", Syntax.TAKE1, ANY_CONF,
-     "Like Include, but a file or pattern that matches nothing is silently skipped.")
-core("Define", "core", Syntax.TAKE12, ANY_CONF, "Define a variable (optionally with a value) for ${NAME} and <IfDefine>.")
-core("UnDefine", "core", Syntax.TAKE1, ANY_CONF, "Remove a variable defined by Define or -D.")
+     "Like Include, but a file or pattern that matches nothing is silently skipped.",
+     exec_on_read=True)
+core("Define", "core", Syntax.TAKE12, ANY_CONF, "Define a variable (optionally with a value) for ${NAME} and <IfDefine>.",
+     exec_on_read=True)
+core("UnDefine", "core", Syntax.TAKE1, ANY_CONF, "Remove a variable defined by Define or -D.",
+     exec_on_read=True)
 core("Error", "core", Syntax.RAW_ARGS, ANY, "Stop reading the config with this error message.")
 core("LoadModule", "so_module", Syntax.TAKE2, SERVER,
-     "Load an Apache module: httpdw knows each by its identifier and provides it or reports it.")
-core("LoadFile", "so_module", Syntax.ITERATE, SERVER, "Load a shared library (accepted; httpdw loads nothing).")
+     "Load an Apache module: httpdw knows each by its identifier and provides it or reports it.",
+     exec_on_read=True)
+core("LoadFile", "so_module", Syntax.ITERATE, SERVER, "Load a shared library (accepted; httpdw loads nothing).",
+     exec_on_read=True)
 
 
 # --------------------------------------------------------------------------- logging and naming
@@ -158,13 +165,13 @@ section("<Limit", DIR_ONLY, "Access-control directives that apply only to the li
 section("<LimitExcept", DIR_ONLY, "Access-control directives that apply to all HTTP methods but the listed ones.")
 
 # Conditional sections: the loader evaluates them and keeps only the true branches.
-section("<IfModule", ANY, "Directives read only if a module is (or, with !, is not) loaded.")
-section("<IfDefine", ANY, "Directives read only if a variable is (or, with !, is not) defined.")
+section("<IfModule", ANY, "Directives read only if a module is (or, with !, is not) loaded.", exec_on_read=True)
+section("<IfDefine", ANY, "Directives read only if a variable is (or, with !, is not) defined.", exec_on_read=True)
 section("<IfVersion", ANY, "Directives read only if the server version compares as given (httpdw answers as 2.4).",
-        module="version_module")
-section("<IfDirective", ANY, "Directives read only if a directive name is (or is not) known.")
-section("<IfSection", ANY, "Directives read only if a section name is (or is not) known.")
-section("<IfFile", ANY, "Directives read only if a file exists (ServerRoot-relative).")
+        module="version_module", exec_on_read=True)
+section("<IfDirective", ANY, "Directives read only if a directive name is (or is not) known.", exec_on_read=True)
+section("<IfSection", ANY, "Directives read only if a section name is (or is not) known.", exec_on_read=True)
+section("<IfFile", ANY, "Directives read only if a file exists (ServerRoot-relative).", exec_on_read=True)
 
 #: the sections that make a *directory context* for directives inside them (Apache's cmd->path is set)
 DIRECTORY_SECTIONS = frozenset({"directory", "directorymatch", "files", "filesmatch", "location", "locationmatch",

@@ -161,9 +161,10 @@ def runtime_dir(words: list[str], node: Any, diags: Diagnostics) -> str:
     return path
 
 
-mpm_directive("DefaultRuntimeDir", "core", Syntax.TAKE1,
-              "Directory for run-time files (pid file, scoreboard, locks) given as relative paths.",
-              parse=runtime_dir, default_doc="logs/ under ServerRoot")
+declare("DefaultRuntimeDir", "core", Syntax.TAKE1, SERVER,
+        "Directory for run-time files (pid file, scoreboard, locks) given as relative paths.",
+        desc=apache_desc("DefaultRuntimeDir"), parse=runtime_dir, default_doc="logs/ under ServerRoot",
+        exec_on_read=True)   # read while parsing, like ServerRoot: accepted in any context
 
 
 # --------------------------------------------------------------------------- User / Group
