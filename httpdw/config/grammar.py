@@ -57,6 +57,11 @@ class ParsedFile:
     closing_quirks: dict[int, ClosingQuirk] = field(default_factory=dict)
     #: closers that followed another closer on the same line, which Apache ignores: (pos, tag)
     ignored_closers: list[tuple[Pos, str]] = field(default_factory=list)
+    #: ids of sections left unclosed inside an unclosed conditional: Apache accepts them when that
+    #: conditional is true, so the grammar did not report them (the loader does)
+    deferred_unclosed: set[int] = field(default_factory=set)
+    #: ids of section openers already reported as malformed (missing '>'): not evaluated again
+    malformed: set[int] = field(default_factory=set)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,6 +279,8 @@ class _TreeBuilder:
             self.skip_depth = 1
             return
         node = Node(name, args, pos, children=[])
+        if cut < 0:
+            self.result.malformed.add(id(node))
         self.add(node)
         self.stack.append(node)
 
@@ -330,7 +337,9 @@ class _TreeBuilder:
             if node.key in CONDITIONAL_SECTIONS:
                 continue        # the loader decides: true -> accepted, false -> error
             if any(outer.key in CONDITIONAL_SECTIONS for outer in self.stack[:depth]):
-                continue        # accepted by Apache if that conditional is true: the loader decides
+                # accepted by Apache if that conditional is true: the loader decides
+                self.result.deferred_unclosed.add(id(node))
+                continue
             self.diags.error("HDW0002", f"<{node.name}> was not closed.", node.pos,
                              hint=f"add </{node.name}>")
         self.stack.clear()
