@@ -122,11 +122,9 @@ def list_directives_text() -> str:
             out.append(f"\t{spec.note or STATUS_TEXT[spec.status]}")
         elif spec.alias_of:
             out.append(f"\tSame as {spec.alias_of} (older name)")
-        allowed = allowed_text(spec)
+        out.append(f"\t{allowed_text(spec)}")
         if spec.global_only:
-            allowed = allowed.replace(OUTSIDE, "only outside <Directory>, <Files>, <Location>, <If> "
-                                               "or <VirtualHost>")
-        out.append(f"\t{allowed}")
+            out.append("\tNot allowed in <VirtualHost>")
     return "\n".join(out) + "\n"
 
 

@@ -73,14 +73,15 @@ def test_dash_l_lists_what_httpdw_accepts_in_apaches_layout() -> None:
         assert m, head
         assert body and all(line.startswith("\t") for line in body), entry
         assert any(line.startswith("\tAllowed in *.conf ") for line in body), entry
+        assert body[0].strip(), entry   # the description
         names[m.group(1).lstrip("<").lower()] = (m.group(2), body)
     for spec in registry():
         listed = spec.key in names
         assert listed == (spec.status in (Status.IMPLEMENTED, Status.REMOVED)), spec.name
     assert names["threadspercHild".lower()][0] == "worker.c"
     assert names["user"][0] == "mod_unixd.c"
-    assert "\tAllowed in *.conf only outside <Directory>, <Files>, <Location>, <If> or <VirtualHost>" in \
-        names["threadsperchild"][1]
+    assert names["threadsperchild"][1][-2:] == [
+        "\tAllowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>", "\tNot allowed in <VirtualHost>"]
     assert names["directory"][1][-1] == "\tAllowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>"
     assert names["files"][1][-2:] == ["\tAllowed in *.conf anywhere and in .htaccess",
                                        "\twhen AllowOverride isn't None"]

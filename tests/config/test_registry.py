@@ -344,3 +344,32 @@ def test_exec_on_read_directives_have_no_context_check(tmp_path) -> None:
         assert apache_error(tmp_path, conf) == ""
         nodes = [Node(n, a, Pos("t.conf", 4)) for n, a in lines]
         assert httpdw_error([Node(section, arg, Pos("t.conf", 3), children=nodes)], str(tmp_path)) == ""
+
+
+def filler(syntax: Syntax) -> str:
+    """Arguments that satisfy the syntax's count, so the handler's own checks are reached."""
+    return {Syntax.TAKE2: "x y", Syntax.TAKE3: "x y z", Syntax.TAKE23: "x y", Syntax.FLAG: "On",
+            Syntax.NO_ARGS: "", Syntax.ITERATE2: "x y"}.get(syntax, "x")
+
+
+def global_only_cases() -> list[str]:
+    return [spec.name for spec in registry()
+            if spec.status is Status.IMPLEMENTED and spec.global_only and loadable(spec) is not None]
+
+
+@pytest.mark.apache
+@needs_apache
+@pytest.mark.parametrize("name", global_only_cases())
+def test_virtualhost_message_matches_apache(tmp_path, name: str) -> None:
+    """`X cannot occur within <VirtualHost> section` for every GLOBAL_ONLY declaration."""
+    spec = registry().get(name)
+    args = filler(spec.syntax)
+    if spec.section:
+        lines = ["<VirtualHost *:80>", f"{name} {args}>", f"</{name.lstrip('<')}>", "</VirtualHost>"]
+        inner = Node(name.lstrip("<"), args, Pos("t.conf", 4), children=[])
+    else:
+        lines = ["<VirtualHost *:80>", f"{name} {args}", "</VirtualHost>"]
+        inner = Node(name, args, Pos("t.conf", 4))
+    expected = apache_error(tmp_path, lines, loadable(spec))
+    got = httpdw_error([Node("VirtualHost", "*:80", Pos("t.conf", 3), children=[inner])], str(tmp_path))
+    assert got == expected
