@@ -373,3 +373,43 @@ def test_virtualhost_message_matches_apache(tmp_path, name: str) -> None:
     expected = apache_error(tmp_path, lines, loadable(spec))
     got = httpdw_error([Node("VirtualHost", "*:80", Pos("t.conf", 3), children=[inner])], str(tmp_path))
     assert got == expected
+
+
+# --------------------------------------------------------------------------- the generator of the data file
+
+def load_generator():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "tools" / "gen_apache_known.py"
+    spec = importlib.util.spec_from_file_location("gen_apache_known", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generator_parses_apache_listing() -> None:
+    sample = ("<Directory (core.c)\n\tContainer for directives affecting resources\n"
+              "\tAllowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>\n"
+              "Options (core.c)\n\tSet a number of attributes for a given directory\n"
+              "\tAllowed in *.conf anywhere and in .htaccess\n\twhen AllowOverride includes Options\n"
+              "NoDesc (mod_x.c)\n\tAllowed in *.conf anywhere\n")
+    parsed = load_generator().parse_listing(sample)
+    assert parsed["<Directory"] == ("core.c", "only outside <Directory>, <Files>, <Location>, or <If>", "",
+                                    "Container for directives affecting resources")
+    assert parsed["Options"][2] == "when AllowOverride includes Options"
+    assert parsed["NoDesc"] == ("mod_x.c", "anywhere", "", "")
+
+
+@pytest.mark.apache
+@needs_apache
+def test_data_file_matches_the_installed_apache(tmp_path) -> None:
+    """Regenerating httpdw/data/apache_directives.tsv from this machine's Apache gives the committed rows."""
+    from importlib import resources
+    text = resources.files("httpdw").joinpath("data", "apache_directives.tsv").read_text(encoding="utf-8")
+    made_by = text.splitlines()[1]
+    installed = subprocess.run([APACHE, "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    if installed.split(":", 1)[1].strip() not in made_by:
+        pytest.skip(f"data generated from another Apache ({made_by}); installed: {installed}")
+    rows = load_generator().collect(str(tmp_path))
+    committed = [tuple(line.split("\t")) for line in text.splitlines() if line and not line.startswith("#")]
+    assert [tuple(r) for r in rows] == committed
