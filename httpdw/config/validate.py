@@ -67,8 +67,12 @@ class Scope:
         return None
 
     @property
+    def vhost(self) -> Node | None:
+        return next((n for n in self.sections if n.key == "virtualhost"), None)
+
+    @property
     def in_vhost(self) -> bool:
-        return any(n.key == "virtualhost" for n in self.sections)
+        return self.vhost is not None
 
     @property
     def context(self) -> Context:
@@ -126,7 +130,7 @@ class _Validator:
                 # the loader resolved it already; if a wrapper remains it is transparent, like in Apache
                 self.walk(node.children or [], scope, depth + 1)
                 continue
-            self.check_else_order(node, previous, scope)
+            self.check_else_order(node, previous)
             spec = self.check_node(node, scope)
             if node.is_section and spec is not None and spec.status is Status.IMPLEMENTED:
                 # children of sections httpdw does not implement (<Proxy>, <Perl>, <Macro>) use that
@@ -197,7 +201,7 @@ class _Validator:
         if spec.contexts & scope.context or spec.exec_on_read:
             return True
         shown = self.shown(spec)
-        inner = scope.dir_section or (scope.sections[-1] if scope.in_vhost else None)
+        inner = scope.dir_section or scope.vhost
         if scope.context is Context.SERVER:
             message = f"{shown} not allowed here"
             hint = "it is only allowed inside <Directory>, <Location>, <Files> or <If>"
@@ -229,8 +233,8 @@ class _Validator:
         if arity_ok(spec.syntax, words):
             return True
         message = spec.syntax.message.format(name=self.shown(spec), desc=spec.desc)
-        if not spec.desc:
-            message = message.replace(", " + spec.desc, "").rstrip(", :")
+        if not spec.desc:   # Apache adds ", <desc>" only when the command table has a description
+            message = message.removesuffix(", ").removesuffix(": ")
         self.diags.error("HDW0103", message, node.pos, hint=arity_hint(spec))
         return False
 
@@ -268,7 +272,7 @@ class _Validator:
                              node.pos, hint="this is a bug in httpdw; please report it with this line")
             return None
 
-    def check_else_order(self, node: Node, previous: Node | None, scope: Scope) -> None:
+    def check_else_order(self, node: Node, previous: Node | None) -> None:
         """<Else>/<ElseIf> must follow an <If> or <ElseIf> in the same scope."""
         if node.is_section and node.key in ("else", "elseif"):
             if previous is None or not previous.is_section or previous.key not in ("if", "elseif"):

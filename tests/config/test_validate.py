@@ -10,7 +10,7 @@ import pytest
 from httpdw.config.diagnostics import Diagnostics, Pos
 from httpdw.config.model import Listener
 from httpdw.config.tree import ConfigTree, Node
-from httpdw.config.validate import arity_ok, validate
+from httpdw.config.validate import Scope, arity_ok, validate
 from httpdw.config.registry import Syntax
 
 
@@ -367,3 +367,14 @@ def test_many_unknown_lines_stay_fast() -> None:
     diags, _ = run(*nodes)
     assert len(diags.errors) == 5000 and all(d.code == "HDW0101" for d in diags.errors)
     assert time.monotonic() - started < 10
+
+
+def test_arity_message_without_a_description() -> None:
+    from httpdw.config.registry import Context, DirectiveSpec
+    from httpdw.config.validate import _Validator, ValidationResult
+    from httpdw.config.registry import Registry
+    reg = Registry()
+    reg.declare(DirectiveSpec("NoDesc", "x_module", Syntax.TAKE123, Context.all(), "doc"))
+    diags = Diagnostics()
+    _Validator(reg, diags, ValidationResult()).walk([Node("NoDesc", "", Pos("t.conf", 1))], Scope())
+    assert messages(diags) == ["NoDesc takes one, two or three arguments"]
