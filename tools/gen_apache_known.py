@@ -95,6 +95,7 @@ def debian_depends(short: str) -> list[str]:
 
 
 def collect(workdir: str) -> list[tuple[str, str, str, str, str, str]]:
+    """Every directive of every MPM and loadable module: (name, module, source, allowed, override, desc)."""
     rows: dict[tuple[str, str], tuple[str, str, str, str, str, str]] = {}
 
     def add(listing, names, module_of):
