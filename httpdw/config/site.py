@@ -413,6 +413,8 @@ class _Builder:
         spec = self.reg.get(node.name)
         words = node.words()
         if spec is None or spec.parse is None:
+            if spec is not None and spec.syntax.max == 1:
+                return words[0] if words else ""
             return words
         sink = Diagnostics()
         from httpdw.config.values import using_context

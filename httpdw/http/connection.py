@@ -204,7 +204,10 @@ class Connection:
         except MapError as e:
             resp = self.error(req, e.status)
         except ParseError as e:
+            # an error found while reading the body: Apache sends it close-delimited
             resp = self.error(req, e.status, notes=e.note)
+            resp.length = None
+            req.body.done = True
         server = req.server or self.default
         self.ctx.slot.begin_request(head.request_line, self.client_ip, server.name)
         keep = self.decide_keepalive(req, resp)
@@ -276,7 +279,9 @@ class Connection:
             if limit and head.content_length > limit:
                 log.error("AH01588: Requested content-length of %d is larger than the configured limit of %d",
                           head.content_length, limit)
-                return self.error(req, 413)
+                resp = self.error(req, 413)
+                resp.length = None      # Apache finds this while reading the body: close-delimited
+                return resp
         expect = head.fields.get("expect")
         if expect is not None:
             if expect.lower() != "100-continue":
@@ -321,14 +326,18 @@ class Connection:
         except OSError as e:
             st = None
             exists = False
-            if e.errno == errno.EACCES:
+            if e.errno in (errno.EACCES, errno.ENAMETOOLONG):
                 conf = req.rt.walker.dir_config(filename, False, uri)
                 req.conf = conf
                 log.error("AH00035: access to %s denied (filesystem path '%s') because search permissions are "
                           "missing on a component of the path", uri, filename)
                 return self.error(req, 403)
         is_dir = exists and stat_mod.S_ISDIR(st.st_mode)
-        conf = req.rt.walker.dir_config(filename, is_dir, uri)
+        if exists:
+            conf = req.rt.walker.dir_config(filename, is_dir, uri)
+        else:
+            # request.c walks existing directories only: the first missing component ends the walk
+            conf = req.rt.walker.dir_config(existing_prefix(filename, root), False, uri)
         req.conf = conf
         if not access.open_to_all(conf) and not access.allowed(conf, req.client):
             log.error("AH01630: client denied by server configuration: %s", filename)
@@ -402,7 +411,11 @@ class Connection:
         if method not in KNOWN_METHODS:
             return self.error(req, 501)
         if method == "OPTIONS":
-            ctype = None if is_dir else file_meta(os.path.basename(filename), conf, self.h.types)[0]
+            if is_dir:
+                # mod_dir/mod_autoindex answer for directories (their method order)
+                allow = "HEAD,GET,POST,OPTIONS" + (",TRACE" if req.server.trace != "off" else "")
+                return Response(200, "httpd/unix-directory", b"", [("Allow", allow)])
+            ctype = file_meta(os.path.basename(filename), conf, self.h.types)[0]
             return Response(200, ctype, b"", [("Allow", self.allow_value(req))])
         if method not in ("GET", "HEAD", "POST"):
             return self.error(req, 405)
@@ -469,15 +482,6 @@ class Connection:
         now = req.now
         etag = entry.etag(now)
         lm = entry.last_modified if entry.lm_epoch <= now else _http_date_now(now)
-        if len(fields) > 1:
-            cond = meets_conditions(req.method, fields, etag, entry.lm_epoch, now)
-            if cond == 304:
-                resp = Response(304, None, b"", [("ETag", etag)] if etag else [])
-                resp.length = None
-                return resp
-            if cond == 412:
-                return self.error(req, 412)
-        self.discard_body(req)
         base = [("Last-Modified", lm)]
         if etag:
             base.append(("ETag", etag))
@@ -489,12 +493,22 @@ class Connection:
             base.append(("Content-Encoding", entry.encoding))
         if entry.language:
             base.append(("Content-Language", entry.language))
+        if len(fields) > 1:
+            cond = meets_conditions(req.method, fields, etag, entry.lm_epoch, now)
+            if cond == 304:
+                resp = Response(304, None, b"", base)
+                resp.length = None
+                return resp
+            if cond == 412:
+                # the default handler's own 412: the file's headers and an empty body
+                return Response(412, entry.ctype, b"", base)
+        self.discard_body(req)
         rng = fields.get("range")
-        if rng is not None and req.method == "GET" and if_range_ok(fields, etag, lm):
+        if rng is not None and req.method in ("GET", "HEAD") and if_range_ok(fields, etag, lm):
             ranges = parse_ranges(rng, entry.size, conf.max_ranges)
             if ranges == 416:
                 resp = self.error(req, 416)
-                resp.fields.insert(0, ("Content-Range", f"bytes */{entry.size}"))
+                resp.length = None      # byterange_filter's error: sent close-delimited, as Apache
                 return resp
             if ranges is not None:
                 return self.range_response(req, filename, entry, base, ranges, conf)
@@ -595,11 +609,6 @@ class Connection:
             return self.error(req, status, recursive=resp.status)
         if resp.status in (200, 206, 304) or resp.status == status:
             resp.status = status
-            # the error page must not be cacheable as the original resource
-            resp.fields = [f for f in resp.fields if f[0] not in ("ETag", "Last-Modified", "Accept-Ranges",
-                                                                      "Content-Range")]
-            if resp.status == 416:
-                pass
             return resp
         return resp
 
@@ -719,7 +728,7 @@ class Connection:
             return False
         if resp.length is None and not resp.chunked and resp.status not in (304, 204) and req.method != "HEAD":
             return False
-        if srv.keep_alive_max and self.requests + 1 >= srv.keep_alive_max:
+        if srv.keep_alive_max and self.requests >= srv.keep_alive_max:
             return False
         if req.body.overran:
             return False
@@ -744,7 +753,7 @@ class Connection:
         conn = (req.head.fields.get("connection") or "").lower()
         if keep:
             if "keep-alive" in conn:
-                left = srv.keep_alive_max - self.requests - 1
+                left = srv.keep_alive_max - self.requests
                 out.append(f"Keep-Alive: timeout={int(srv.keep_alive_timeout)}, max={left}\r\n".encode()
                            if srv.keep_alive_max else f"Keep-Alive: timeout={int(srv.keep_alive_timeout)}\r\n".encode())
                 out.append(b"Connection: Keep-Alive\r\n")
@@ -854,6 +863,21 @@ class Connection:
             sock.close()
         except OSError:
             pass
+
+
+def existing_prefix(filename: str, root: str) -> str:
+    """The path up to and including the first missing component (what request.c's walk keeps)."""
+    root = root.rstrip("/") or "/"
+    if not filename.startswith(root):
+        return filename
+    path = root
+    for part in filename[len(root):].split("/"):
+        if not part:
+            continue
+        path = path.rstrip("/") + "/" + part
+        if not os.path.isdir(path):
+            return path
+    return path
 
 
 def _escape_path(path: str) -> str:

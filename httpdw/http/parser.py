@@ -133,7 +133,8 @@ def check_limits(buf: bytes | bytearray, end: int, line_limit: int, field_limit:
     first_len = (first_nl if first_nl != -1 else len(head))
     if first_nl > 0 and head[first_nl - 1] == 13:
         first_len -= 1
-    if line_limit and first_len > line_limit:
+    # Apache's line buffer holds limit+2 bytes with the line end: a line of limit+1 still fits
+    if line_limit and first_len > line_limit + 1:
         raise ParseError(414, "", "request line too long")
     if first_nl == -1:
         return
@@ -148,7 +149,7 @@ def check_limits(buf: bytes | bytearray, end: int, line_limit: int, field_limit:
             length -= 1
         if length == 0 and nl != -1:
             break                       # the blank line: end of the head
-        if field_limit and length > field_limit:
+        if field_limit and length > field_limit + 1:
             raise ParseError(400, NOTE_FIELD_SIZE, "request header field too long")
         if nl == -1:
             break

@@ -167,6 +167,9 @@ def parse_ranges(header: str, size: int, max_ranges: int) -> list[tuple[int, int
             if not a.isdigit() or (b and not b.isdigit()):
                 return None
             start = int(a)
+            if start >= size:
+                unsatisfiable += 1
+                continue
             end = int(b) if b else size - 1
             if end < start:
                 return None
