@@ -1,0 +1,177 @@
+"""`httpdw -k start|stop|restart|graceful|graceful-stop`, `-D FOREGROUND` and `-X`: wiring config, HTTP and engine.
+
+As Apache's `-k` (mpm_unix.c ap_signal_server), the config is loaded and checked first, so a broken config
+makes even `-k stop` fail with the error; then the pid from PidFile is checked with kill(pid, 0) and the
+answer is Apache's, with "httpdw" for "httpd":
+
+    httpdw (pid 1234) already running        -k start, server up (exit 0)
+    httpdw (no pid file) not running         -k stop, no pid file (exit 0)
+    httpdw (pid 1234?) not running           -k stop, stale pid file (exit 0)
+    httpdw not running, trying to start      -k graceful/restart, server down: starts it
+
+`-k start` detaches (fork, setsid, fork; stdin/stdout to /dev/null) and returns only once a child of the
+new server has a thread waiting for connections, or prints why the server could not start and exits 1:
+the daemon's start-up messages travel back over a pipe.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import Callable
+
+from httpdw.cli import CliOptions
+from httpdw.config.model import ServerConfig
+from httpdw.mpm import api, pidfile
+from httpdw.mpm.parent import LoadedConfig, Parent, Timing
+
+SIGNALS = {"stop": signal.SIGTERM, "graceful": signal.SIGUSR1, "restart": signal.SIGHUP,
+           "graceful-stop": signal.SIGWINCH}
+READY_MARK = b"\0httpdw-ready\n"
+NAME = "httpdw"
+
+Loader = Callable[[CliOptions, "tuple[int, int] | None"], LoadedConfig]
+FactoryFor = Callable[[ServerConfig], api.HandlerFactory]
+
+
+def run(opts: CliOptions, action: str | None, *, _load: Loader | None = None, _factory_for: FactoryFor | None = None,
+        _timing: Timing = Timing()) -> int:
+    """Run one -k action (None = start, like apachectl). The underscored parameters are for tests only."""
+    action = action or "start"
+    load = _load or load_with_check
+    factory_for = _factory_for or http_handler_factory
+    loaded = load(opts, None)
+    _print_messages(loaded.messages, errors_only=False)
+    if loaded.config is None:
+        return 1
+    config = loaded.config
+    if opts.single_process:
+        from httpdw.mpm.single import run_single
+        return run_single(config, factory_for)
+    pid = pidfile.read_pid(config.mpm.pid_file)
+    running = pid is not None and pidfile.is_running(pid)
+    if action == "start":
+        if running:
+            print(f"{NAME} (pid {pid}) already running")
+            return 0
+        return start(opts, config, load, factory_for, _timing)
+    if action in ("graceful", "restart") and not running:
+        print(f"{NAME} not running, trying to start")
+        return start(opts, config, load, factory_for, _timing)
+    if not running:
+        print(f"{NAME} (no pid file) not running" if pid is None else f"{NAME} (pid {pid}?) not running")
+        return 0
+    os.kill(pid, SIGNALS[action])
+    return 0
+
+
+def start(opts: CliOptions, config: ServerConfig, load: Loader, factory_for: FactoryFor, timing: Timing) -> int:
+    def make_parent(on_ready=None, startup_fd: int = 2) -> Parent:
+        return Parent(config, reload=lambda first: load(opts, first), factory_for=factory_for,
+                      command_line=command_line(), timing=timing, on_ready=on_ready,
+                      title=f"httpdw: parent -f {config.config_file}", startup_fd=startup_fd)
+
+    if opts.foreground:
+        return make_parent().run()
+    return start_detached(make_parent)
+
+
+def start_detached(make_parent: Callable[..., Parent]) -> int:
+    """Double fork + setsid; wait on a pipe until the daemon says it serves (0) or fails (1, with why)."""
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        _become_daemon(make_parent, w)  # never returns
+    os.close(w)
+    os.waitpid(pid, 0)
+    data = _read_until_ready(r)
+    os.close(r)
+    if data.endswith(READY_MARK):
+        sys.stderr.write(data[:-len(READY_MARK)].decode("utf-8", "replace"))
+        return 0
+    text = data.decode("utf-8", "replace")
+    sys.stderr.write(text if text.strip() else f"{NAME}: the server exited during start-up\n")
+    return 1
+
+
+def _read_until_ready(fd: int) -> bytes:
+    data = b""
+    while not data.endswith(READY_MARK):
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _become_daemon(make_parent: Callable[..., Parent], w: int) -> None:
+    code = 1
+    try:
+        os.setsid()
+        if os.fork() > 0:
+            os._exit(0)
+        os.chdir("/")
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.close(devnull)
+
+        def ready() -> None:
+            os.write(w, READY_MARK)
+            os.close(w)
+
+        code = make_parent(on_ready=ready, startup_fd=w).run()
+    except BaseException as e:  # noqa: BLE001 - report to the launcher rather than die silently
+        try:
+            os.write(w, f"{NAME}: {e}\n".encode())
+        except OSError:
+            pass
+    finally:
+        os._exit(code)
+
+
+def command_line() -> str:
+    """For AH00094: how this server was started."""
+    return " ".join([NAME, *sys.argv[1:]])
+
+
+def load_with_check(opts: CliOptions, first_limits: tuple[int, int] | None) -> LoadedConfig:
+    """Load and validate through httpdw.config.check.load_config (the config layer's single entry point)."""
+    try:
+        from httpdw.config.check import load_config
+    except ImportError as e:
+        return LoadedConfig(None, [("error", f"{NAME}: the config layer is not available ({e})")])
+    try:
+        result = load_config(opts.resolved_config_file(), server_root=opts.server_root, defines=tuple(opts.defines),
+                             directives_before=tuple(opts.directives_before),
+                             directives_after=tuple(opts.directives_after), envvars=opts.envvars,
+                             first_limits=first_limits, startup=True)
+    except Exception as e:  # noqa: BLE001 - a loader bug must become a message, not a traceback
+        return LoadedConfig(None, [("error", f"{NAME}: reading the configuration failed: {e!r}")])
+    messages = []
+    for d in result.diagnostics:
+        where = f" (line {d.pos.line} of {d.pos.file})" if d.pos else ""
+        level = "error" if d.is_error else "warn"
+        messages.append((level, f"{d.code}: {d.message}{where}"))
+    return LoadedConfig(result.config, messages)
+
+
+def http_handler_factory(config: ServerConfig) -> api.HandlerFactory:
+    """The HTTP layer's handler factory (imported here only: the engine knows no HTTP)."""
+    try:
+        from httpdw.http import make_handler_factory
+    except ImportError:
+        try:
+            from httpdw.http.server import make_handler_factory
+        except ImportError as e:
+            raise RuntimeError(f"the HTTP layer is not available ({e})") from e
+    return make_handler_factory(config)
+
+
+def _print_messages(messages: list[tuple[str, str]], errors_only: bool) -> None:
+    for level, text in messages:
+        if level == "error" or not errors_only:
+            print(text, file=sys.stderr)

@@ -1,0 +1,266 @@
+"""The error log: Apache's line format and LogLevel filtering for the "httpdw" logger hierarchy.
+
+Lines look like Apache 2.4's default ErrorLogFormat:
+
+    [Mon Nov 23 12:00:00.123456 2026] [mpm_worker:notice] [pid 42:tid 139872] AH00292: httpdw/0.1.0 ... configured
+
+Who logs as which Apache module (the `[module:level]` field) follows from the logger name:
+``httpdw.mpm*`` is ``mpm_worker``; ``httpdw.http.<name>`` is ``<name>`` (``mod_`` stripped) unless the name
+is one of the generic HTTP-layer modules (server, conn, protocol, ...), which log as ``core`` like Apache's
+core does; everything else (cli, config, errorlog) is ``core``. A record may also carry an explicit
+``apache_module`` attribute (``log.info(..., extra={"apache_module": "status"})``).
+
+LogLevel: ``LogLevel info mpm_worker:debug`` sets the default and per-module levels. As in Apache's log.c,
+**notice** messages are always written whatever the level (that is how "resuming normal operations" reaches
+a log set to ``LogLevel error``); the levels below are emerg … debug, trace1 … trace8.
+
+The destination is a file (opened O_APPEND by the parent, inherited by children, so each line is one
+``write()``) or ``|command`` (a piped logger started by the parent through /bin/sh, its stdin fed by every
+process). `ErrorLog.reopen()` is what a graceful restart calls.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import threading
+import time
+
+#: Apache's levels mapped onto Python's numeric levels (higher = more severe). NOTICE sits between
+#: WARNING and INFO; trace1..trace8 sit below DEBUG.
+LEVELS: dict[str, int] = {
+    "emerg": 60, "alert": 55, "crit": 50, "error": 40, "warn": 30, "notice": 25, "info": 20, "debug": 10,
+    **{f"trace{i}": 10 - i for i in range(1, 9)},
+}
+NOTICE = LEVELS["notice"]
+LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
+for _name, _num in LEVELS.items():
+    if logging.getLevelName(_num).startswith("Level "):
+        logging.addLevelName(_num, _name.upper())
+
+ROOT_LOGGER = "httpdw"
+#: HTTP-layer logger names that are Apache's core, not a module of their own.
+_CORE_HTTP_NAMES = {"server", "conn", "connection", "protocol", "request", "core", "handler", "http"}
+
+
+class LogLevelError(ValueError):
+    """A LogLevel argument that is not a level or module:level."""
+
+
+def parse_log_level(spec: str) -> tuple[int, dict[str, int]]:
+    """``"info mpm_worker:debug"`` -> (default level number, {module: level number}).
+
+    Module names may be written ``mpm_worker``, ``mod_mpm_worker.c`` or ``mpm_worker_module`` as Apache accepts."""
+    default = LEVELS["warn"]
+    per_module: dict[str, int] = {}
+    for word in spec.split():
+        if ":" in word:
+            module, level = word.rsplit(":", 1)
+            per_module[_normal_module_name(module)] = _level_number(level)
+        else:
+            default = _level_number(word)
+    return default, per_module
+
+
+def _level_number(word: str) -> int:
+    try:
+        return LEVELS[word.lower()]
+    except KeyError:
+        raise LogLevelError(f"LogLevel requires level keyword: one of emerg/alert/crit/error/warn/notice/info/"
+                            f"debug/trace1/.../trace8, not {word!r}") from None
+
+
+def _normal_module_name(name: str) -> str:
+    name = name.lower()
+    if name.startswith("mod_"):
+        name = name[4:]
+    if name.endswith(".c"):
+        name = name[:-2]
+    if name.endswith("_module"):
+        name = name[:-7]
+    return name
+
+
+def apache_module_of(record: logging.LogRecord) -> str:
+    """The `[module:...]` name for a record (see the module docstring)."""
+    explicit = getattr(record, "apache_module", None)
+    if explicit:
+        return explicit
+    parts = record.name.split(".")
+    if len(parts) >= 2 and parts[0] == ROOT_LOGGER:
+        if parts[1] == "mpm":
+            return "mpm_worker"
+        if parts[1] == "http" and len(parts) >= 3 and parts[2] not in _CORE_HTTP_NAMES:
+            return _normal_module_name(parts[2])
+    return "core"
+
+
+def format_time(t: float) -> str:
+    """Apache's ``%{cu}t``-style timestamp: ``Mon Nov 23 12:00:00.123456 2026`` (local time)."""
+    lt = time.localtime(t)
+    usec = int((t - int(t)) * 1_000_000)
+    return time.strftime("%a %b %d %H:%M:%S", lt) + f".{usec:06d} " + time.strftime("%Y", lt)
+
+
+class ApacheFormatter(logging.Formatter):
+    """Formats one record as one Apache error-log line (no trailing newline)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = LEVEL_NAMES.get(record.levelno) or _nearest_level_name(record.levelno)
+        message = record.getMessage()
+        if record.exc_info:
+            message += " " + self.formatException(record.exc_info).replace("\n", " | ")
+        return (f"[{format_time(record.created)}] [{apache_module_of(record)}:{level}] "
+                f"[pid {record.process}:tid {record.thread}] {message}")
+
+
+def _nearest_level_name(levelno: int) -> str:
+    for num in sorted(LEVEL_NAMES, reverse=True):
+        if levelno >= num:
+            return LEVEL_NAMES[num]
+    return "trace8"
+
+
+class LogLevelFilter(logging.Filter):
+    """Apache's filtering: per-module level if set, else the default; notice always passes."""
+
+    def __init__(self, spec: str = "warn") -> None:
+        super().__init__()
+        self.default, self.per_module = parse_log_level(spec)
+
+    def lowest(self) -> int:
+        """The most verbose level any module asks for (what the logger itself must let through)."""
+        return min([self.default, *self.per_module.values()])
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == NOTICE:
+            return True
+        wanted = self.per_module.get(apache_module_of(record), self.default)
+        return record.levelno >= wanted
+
+
+class FdHandler(logging.Handler):
+    """Writes each formatted line with a single os.write() so lines from several processes never interleave."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            data = (self.format(record) + "\n").encode("utf-8", "backslashreplace")
+            os.write(self.fd, data)
+        except Exception:  # noqa: BLE001 - a full disk or a dead piped logger must not kill a worker
+            self.handleError(record)
+
+
+class ErrorLog:
+    """The server's error log: opens the destination, installs the handler on the "httpdw" logger.
+
+    Created by the parent before it forks; children inherit the open descriptor and the handler."""
+
+    def __init__(self, destination: str, log_level: str = "warn", *, also_stderr: bool = False) -> None:
+        self.destination = destination
+        self.log_level = log_level
+        self.also_stderr = also_stderr
+        self.fd = -1
+        self.piped: subprocess.Popen | None = None
+        self._handlers: list[logging.Handler] = []
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        """Open the file or start the piped logger, and attach the handler. Raises OSError (AH00015 territory)."""
+        with self._lock:
+            self.fd, self.piped = _open_destination(self.destination)
+            self._install()
+
+    def reopen(self, destination: str | None = None, log_level: str | None = None) -> None:
+        """Graceful restart: open the (possibly new) destination, swap handlers, close the old one.
+
+        Log rotation tools rename the file and send USR1; reopening by name picks up the new file."""
+        old_fd, old_piped = self.fd, self.piped
+        destination = self.destination if destination is None else destination
+        log_level = self.log_level if log_level is None else log_level
+        LogLevelFilter(log_level)  # a bad level raises here, before anything changes
+        with self._lock:
+            self.fd, self.piped = _open_destination(destination)
+            self.destination, self.log_level = destination, log_level
+            self._install()
+        _close_destination(old_fd, old_piped)
+
+    def close(self) -> None:
+        """Detach the handlers and close the destination (the parent at shutdown)."""
+        with self._lock:
+            self._uninstall()
+            _close_destination(self.fd, self.piped)
+            self.fd, self.piped = -1, None
+
+    def _install(self) -> None:
+        self._uninstall()
+        level_filter = LogLevelFilter(self.log_level)
+        handler = FdHandler(self.fd)
+        handlers: list[logging.Handler] = [handler]
+        if self.also_stderr:
+            handlers.append(FdHandler(2))
+        for h in handlers:
+            h.setFormatter(ApacheFormatter())
+            h.addFilter(level_filter)
+        logger = logging.getLogger(ROOT_LOGGER)
+        logger.setLevel(min(level_filter.lowest(), NOTICE))
+        logger.propagate = False
+        for h in handlers:
+            logger.addHandler(h)
+        self._handlers = handlers
+
+    def _uninstall(self) -> None:
+        logger = logging.getLogger(ROOT_LOGGER)
+        for h in self._handlers:
+            logger.removeHandler(h)
+        self._handlers = []
+
+
+def _open_destination(destination: str) -> tuple[int, subprocess.Popen | None]:
+    if destination.startswith("|"):
+        command = destination[1:].lstrip()
+        if command.startswith("$"):  # Apache: "|$cmd" runs through the shell explicitly; same for us
+            command = command[1:]
+        proc = subprocess.Popen(["/bin/sh", "-c", command], stdin=subprocess.PIPE, close_fds=True,
+                                start_new_session=False)
+        assert proc.stdin is not None
+        fd = os.dup(proc.stdin.fileno())
+        proc.stdin.close()
+        return fd, proc
+    directory = os.path.dirname(destination)
+    if directory and not os.path.isdir(directory):
+        raise OSError(f"could not open error log file {destination}: directory {directory} does not exist")
+    fd = os.open(destination, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    return fd, None
+
+
+def _close_destination(fd: int, piped: subprocess.Popen | None) -> None:
+    if fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if piped is not None:
+        try:
+            piped.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            piped.terminate()
+
+
+def stderr_logging(log_level: str = "warn", fd: int = 2) -> logging.Handler:
+    """While the server starts (and for -X): Apache-format lines on stderr, or on `fd` (the pipe to the
+    `-k start` launcher). The caller removes the handler once the server runs."""
+    logger = logging.getLogger(ROOT_LOGGER)
+    level_filter = LogLevelFilter(log_level)
+    handler = FdHandler(fd)
+    handler.setFormatter(ApacheFormatter())
+    handler.addFilter(level_filter)
+    # only problems reach the console: "resuming normal operations" and other notices go to the error log
+    handler.addFilter(lambda record: record.levelno >= LEVELS["warn"])
+    logger.setLevel(min(level_filter.lowest(), NOTICE))
+    logger.propagate = False
+    logger.addHandler(handler)
+    return handler

@@ -1,0 +1,349 @@
+"""A child process: ThreadsPerChild worker threads, one listener thread, and a main thread on the pipe of death.
+
+Apache's worker.c `child_main` / `start_threads` / `listener_thread` / `worker_thread`, in Python:
+
+* The **listener** waits until one of its own workers is idle (`FdQueue.wait_for_idler`) *before* it
+  accepts, so a child with no free thread leaves connections to the others. With several listeners it
+  takes the accept mutex around poll+accept.
+* A **worker** pops a connection and holds it for its whole life (keep-alive included) by calling the
+  connection handler once.
+* The **main thread** reads the pipe of death: ``!`` = exit gracefully (stop accepting, let the workers
+  finish their connections), ``$`` = exit now. EOF means the parent is gone: exit gracefully, so a killed
+  parent leaves no orphans serving stale config.
+
+MaxConnectionsPerChild counts connections: the listener decrements the budget at each accept (stricter
+than Apache, which decrements after the connection and so may overshoot by a few), and once it is spent
+the child stops accepting, finishes and exits; the parent replaces it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from httpdw.mpm import api
+from httpdw.mpm.fdqueue import FdQueue
+from httpdw.mpm.listeners import BoundListener
+from httpdw.mpm.mutex import AcceptMutex
+from httpdw.mpm.privs import PrivilegeError, drop_privileges, malloc_trim, setup_core_dumps
+from httpdw.mpm.scoreboard import Scoreboard, process_cpu_times
+
+log = logging.getLogger("httpdw.mpm.child")
+
+#: Apache's child exit codes (include/httpd.h): the parent stops the server on CHILDFATAL.
+APEXIT_OK, APEXIT_CHILDINIT, APEXIT_CHILDSICK, APEXIT_CHILDFATAL = 0, 3, 7, 15
+
+POD_GRACEFUL, POD_RESTART = b"!", b"$"
+
+
+@dataclass
+class ChildSpec:
+    """Everything a child needs, prepared by the parent before fork()."""
+
+    slot: int
+    generation: int
+    threads_per_child: int
+    max_connections: int                  #: MaxConnectionsPerChild (0 = unlimited)
+    listeners: list[BoundListener]
+    board: Scoreboard
+    handler_factory: api.HandlerFactory
+    pod_fd: int                           #: read end of this child's pipe of death
+    accept_mutex: AcceptMutex | None = None
+    user: str | None = None
+    group: str | None = None
+    core_dump_directory: str | None = None
+    thread_stack_size: int = 0
+    max_mem_free_kib: int = 0             #: 0 = never trim (Apache: 0 = unlimited)
+    close_fds: list[int] = field(default_factory=list)   #: parent-only descriptors to close after fork
+    #: the start-up channel (stderr or the pipe to the `-k start` launcher): a child reports why it cannot
+    #: start there, then drops it once initialised so the launcher's pipe reaches EOF when the parent exits
+    drop_handlers: list = field(default_factory=list)
+    startup_fds: list[int] = field(default_factory=list)
+    title: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class Child:
+    """One child process's threads. `run()` returns the exit code."""
+
+    def __init__(self, spec: ChildSpec) -> None:
+        self.spec = spec
+        self.queue = FdQueue()
+        self.graceful = threading.Event()     #: set once the child exits gracefully
+        self.dying = False                    #: '$' received: no state updates to G, exit at once
+        self.budget = spec.max_connections if spec.max_connections != 0 else -1
+        self.connections = 0
+        self.handled_since_trim = 0
+        self.workers: list[threading.Thread] = []
+        self.listener: threading.Thread | None = None
+        self._wake_r, self._wake_w = os.pipe()
+        self.handler: api.ConnectionHandler | None = None
+        self.sick = False                     #: accept failed (EMFILE...): exit with APEXIT_CHILDSICK
+
+    # -- start-up ------------------------------------------------------------------------------------
+
+    def initialise(self) -> int:
+        """Privileges, core dumps, stack size, handler. Returns an exit code != 0 on a fatal failure."""
+        spec = self.spec
+        if spec.accept_mutex is not None:
+            try:
+                spec.accept_mutex.child_init()
+            except OSError as e:
+                log.log(55, "(%d)%s: AH00280: Couldn't initialize cross-process lock in child", e.errno, e.strerror)
+                return APEXIT_CHILDFATAL
+        try:
+            drop_privileges(spec.user, spec.group)
+            if spec.core_dump_directory:
+                setup_core_dumps(spec.core_dump_directory)
+        except PrivilegeError as e:
+            log.log(55, "%s", e)
+            return APEXIT_CHILDFATAL
+        if spec.thread_stack_size:
+            try:
+                threading.stack_size(spec.thread_stack_size)
+            except (ValueError, RuntimeError):
+                log.warning("AH02435: WARNING: ThreadStackSize of %d is inappropriate, using default",
+                            spec.thread_stack_size)
+        info = api.ChildInfo(slot=spec.slot, generation=spec.generation, pid=os.getpid(),
+                             snapshot=spec.board.snapshot, extra=dict(spec.extra))
+        try:
+            self.handler = spec.handler_factory(info)
+        except Exception:  # noqa: BLE001 - a handler that cannot start must stop the server, not loop
+            log.log(55, "the connection handler could not be initialised in child %d", os.getpid(), exc_info=True)
+            return APEXIT_CHILDFATAL
+        return APEXIT_OK
+
+    def leave_startup_channel(self) -> None:
+        for handler in self.spec.drop_handlers:
+            logging.getLogger("httpdw").removeHandler(handler)
+        for fd in self.spec.startup_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def start_threads(self) -> None:
+        """One worker per thread slot, then the listener (it needs a worker to hand connections to)."""
+        for t in range(self.spec.threads_per_child):
+            slot = self.spec.board.thread_slot(self.spec.slot, t, self.spec.generation)
+            slot.stopping = self.graceful.is_set
+            th = threading.Thread(target=self._worker_loop, args=(slot,), name=f"worker-{t}", daemon=True)
+            th.start()
+            self.workers.append(th)
+        self.listener = threading.Thread(target=self._listener_loop, name="listener", daemon=True)
+        self.listener.start()
+
+    # -- listener thread ----------------------------------------------------------------------------
+
+    def _listener_loop(self) -> None:
+        socks = [b.sock for b in self.spec.listeners]
+        ports = {b.sock.fileno(): b.port for b in self.spec.listeners}
+        mutex = self.spec.accept_mutex if len(socks) > 1 else None
+        next_index = 0
+        while not self.graceful.is_set():
+            if self.budget == 0 or (self.spec.max_connections < 0):
+                self.begin_graceful("MaxConnectionsPerChild reached")
+                break
+            if not self.queue.wait_for_idler(0.5):
+                continue
+            accepted, next_index = self._accept_one(socks, mutex, next_index)
+            if accepted is None:
+                continue
+            conn, addr, listen_fd = accepted
+            if self.budget > 0:
+                self.budget -= 1
+            self.connections += 1
+            self.queue.push((conn, addr, ports[listen_fd]))
+        for s in socks:  # a gracefully exiting child releases its listeners (the parent keeps its own)
+            s.close()
+
+    def _accept_one(self, socks, mutex: AcceptMutex | None, next_index: int):
+        """poll + accept (under the mutex when there are several listeners). None if nothing was taken."""
+        if mutex is not None:
+            mutex.acquire()
+        try:
+            while not self.graceful.is_set():
+                ready, _, _ = select.select(socks + [self._wake_r], [], [], 0.5)
+                ready = [s for s in ready if s is not self._wake_r]
+                if not ready:
+                    continue
+                # round-robin over the ready listeners so one busy port cannot starve the others
+                ready.sort(key=lambda s: (socks.index(s) - next_index) % len(socks))
+                for s in ready:
+                    try:
+                        conn, addr = s.accept()
+                    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                        continue  # another child took it
+                    except OSError as e:
+                        self._accept_failed(e)
+                        return None, next_index
+                    conn.setblocking(True)
+                    return (conn, addr, s.fileno()), (socks.index(s) + 1) % len(socks)
+            return None, next_index
+        finally:
+            if mutex is not None:
+                mutex.release()
+
+    def _accept_failed(self, e: OSError) -> None:
+        """EMFILE and friends: Apache sets resource_shortage and the child exits gracefully (CHILDSICK)."""
+        log.error("(%d)%s: AH00488: apr_socket_accept: (client socket)", e.errno, e.strerror)
+        self.sick = True
+        self.begin_graceful("accept failed")
+
+    # -- worker threads -------------------------------------------------------------------------------
+
+    def _worker_loop(self, slot) -> None:
+        while True:
+            slot.set_state(api.READY)
+            item = self.queue.pop()
+            if item is None:
+                break
+            self._serve(slot, *item)
+        if not self.dying:
+            slot.set_state(api.GRACEFUL)
+
+    def _serve(self, slot, conn: socket.socket, addr, port: int) -> None:
+        client = addr[0] if isinstance(addr, tuple) else str(addr)
+        slot.new_connection(client)
+        slot.set_state(api.BUSY_READ)
+        try:
+            ctx = api.ConnectionContext(sock=conn, client_addr=addr, local_addr=conn.getsockname(),
+                                        listener_port=port, slot=slot, stopping=self.graceful.is_set)
+            assert self.handler is not None
+            self.handler(ctx)
+        except Exception:  # noqa: BLE001 - one bad connection must not take the thread down
+            log.error("connection handler failed for client %s", client, exc_info=True)
+        finally:
+            slot.set_state(api.CLOSING)
+            try:
+                conn.close()
+            except OSError:
+                pass
+            self.handled_since_trim += 1
+
+    # -- main thread ----------------------------------------------------------------------------------
+
+    def begin_graceful(self, why: str) -> None:
+        """Stop accepting; workers finish what they hold, then exit. Safe to call twice."""
+        if self.graceful.is_set():
+            return
+        log.debug("child %d (slot %d) exiting gracefully: %s", os.getpid(), self.spec.slot, why)
+        self.graceful.set()
+        self.spec.board.set_quiescing(self.spec.slot)
+        os.write(self._wake_w, b"x")
+        self.queue.terminate()
+
+    def wait_for_orders(self) -> int:
+        """Read the pipe of death until the child should exit; returns the exit code."""
+        pod = self.spec.pod_fd
+        while True:
+            if self.graceful.is_set() and not any(t.is_alive() for t in self.workers):
+                return APEXIT_CHILDSICK if self.sick else APEXIT_OK
+            ready, _, _ = select.select([pod], [], [], 0.2 if self.graceful.is_set() else 1.0)
+            self._publish_accounting()
+            if not ready:
+                continue
+            try:
+                order = os.read(pod, 1)
+            except OSError:
+                order = b""
+            if order == POD_RESTART:
+                self.dying = True
+                return APEXIT_OK
+            # '!' or EOF (the parent is gone): exit gracefully; stop watching a closed pipe
+            self.begin_graceful("pipe of death" if order else "parent exited")
+            if not order:
+                pod = self._silent_pipe()
+
+    def _silent_pipe(self) -> int:
+        """A closed pipe is readable (EOF) forever; after EOF, wait on a pipe nobody writes to instead."""
+        r, w = os.pipe()
+        self._keep_open = w
+        return r
+
+    def _publish_accounting(self) -> None:
+        user, system = process_cpu_times()
+        self.spec.board.update_process_accounting(self.spec.slot, self.connections, user, system)
+        if self.spec.max_mem_free_kib > 0 and self.handled_since_trim:
+            self.handled_since_trim = 0
+            malloc_trim(self.spec.max_mem_free_kib * 1024)
+
+    def run(self) -> int:
+        code = self.initialise()
+        if code != APEXIT_OK:
+            return code
+        self.leave_startup_channel()
+        self.start_threads()
+        return self.wait_for_orders()
+
+
+def reset_signals_in_child() -> None:
+    """The parent's handlers must not run in a child: TERM kills it (the parent's reclaim relies on that),
+    the parent's control signals are ignored (a Ctrl-C on the terminal reaches the whole process group,
+    and it is the parent's job to stop the children)."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def child_main(spec: ChildSpec) -> None:
+    """Entry point right after fork(): never returns (os._exit), so no parent code runs in the child."""
+    code = APEXIT_CHILDSICK
+    try:
+        reset_signals_in_child()
+        for fd in spec.close_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if spec.title:
+            _set_title(spec.title)
+        code = Child(spec).run()
+    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the parent's code
+        try:
+            log.critical("child %d failed", os.getpid(), exc_info=True)
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        os._exit(code)
+
+
+def _set_title(title: str) -> None:
+    try:
+        import setproctitle
+        setproctitle.setproctitle(title)
+    except ImportError:
+        pass
+
+
+def run_single_process(spec: ChildSpec, on_ready: Callable[[], None] | None = None) -> int:
+    """-X: the child's threads in this very process, no fork. TERM/INT stop at once, WINCH/USR1 gracefully."""
+    pod_r, pod_w = os.pipe()
+    spec.pod_fd = pod_r
+
+    def order(byte: bytes):
+        return lambda signum, frame: os.write(pod_w, byte)
+
+    signal.signal(signal.SIGTERM, order(POD_RESTART))
+    signal.signal(signal.SIGINT, order(POD_RESTART))
+    signal.signal(signal.SIGHUP, order(POD_RESTART))
+    signal.signal(signal.SIGWINCH, order(POD_GRACEFUL))
+    signal.signal(signal.SIGUSR1, order(POD_GRACEFUL))
+    child = Child(spec)
+    code = child.initialise()
+    if code != APEXIT_OK:
+        return code
+    child.start_threads()
+    if on_ready:
+        on_ready()
+    code = child.wait_for_orders()
+    time.sleep(0)  # let daemon threads see the flags before the interpreter exits
+    return code

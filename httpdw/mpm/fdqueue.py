@@ -1,0 +1,57 @@
+"""The hand-over between a child's listener thread and its worker threads (Apache's fdqueue.c).
+
+The important part is the idle-worker accounting: the listener calls `wait_for_idler()` *before* it
+accepts, so a child never takes a connection it has no free thread for, and a busy child leaves new
+connections in the kernel backlog for children that have free threads.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+
+
+class FdQueue:
+    """A bounded queue of accepted connections plus the count of workers waiting on it."""
+
+    def __init__(self) -> None:
+        self._items: collections.deque = collections.deque()
+        self._cond = threading.Condition()
+        self._idlers = 0
+        self._terminated = False
+
+    def wait_for_idler(self, timeout: float) -> bool:
+        """Listener: block until a worker is idle and not already promised a queued connection.
+
+        Returns False on timeout or once the queue is terminated (the listener then rechecks its flags)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._terminated or self._idlers > len(self._items), timeout):
+                return False
+            return not self._terminated
+
+    def push(self, item) -> None:
+        """Listener: hand an accepted connection to an idle worker."""
+        with self._cond:
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def pop(self):
+        """Worker: become idle and wait for a connection; None once the queue is terminated and empty."""
+        with self._cond:
+            self._idlers += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: self._items or self._terminated)
+                return self._items.popleft() if self._items else None
+            finally:
+                self._idlers -= 1
+
+    def terminate(self) -> None:
+        """Graceful exit: queued connections are still served, then every waiting worker gets None."""
+        with self._cond:
+            self._terminated = True
+            self._cond.notify_all()
+
+    @property
+    def idlers(self) -> int:
+        with self._cond:
+            return self._idlers

@@ -1,0 +1,42 @@
+"""A tiny connection handler for the engine tests only (the real one is the HTTP layer's).
+
+Speaks just enough HTTP/1.1 for curl-like clients: one request per connection (Connection: close), paths
+``/sleep/<ms>`` (hold the worker), ``/pid`` (which child answered), anything else -> "ok". It reports to
+the scoreboard through the api.Slot it is given, as the real handler does.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from httpdw.mpm import api
+
+
+def factory(info: api.ChildInfo) -> api.ConnectionHandler:
+    def handle(ctx: api.ConnectionContext) -> None:
+        ctx.sock.settimeout(10)
+        data = b""
+        while b"\r\n\r\n" not in data and len(data) < 65536:
+            chunk = ctx.sock.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        request_line = data.split(b"\r\n", 1)[0].decode("latin-1")
+        ctx.slot.begin_request(request_line, ctx.client_addr[0], "localhost")
+        parts = request_line.split()
+        path = parts[1] if len(parts) > 1 else "/"
+        if path.startswith("/sleep/"):
+            time.sleep(int(path.split("/")[2]) / 1000)
+            body = b"slept\n"
+        elif path == "/pid":
+            body = f"{os.getpid()} {info.slot} {info.generation}\n".encode()
+        else:
+            body = b"ok\n"
+        head = (f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+        ctx.sock.sendall(head + body)
+        ctx.slot.end_request(len(head) + len(body))
+    return handle
+
+
+def factory_for(config) -> api.HandlerFactory:
+    return factory
