@@ -73,7 +73,7 @@ def load_tree(config_file: str, *, server_root: str | None = None, defines: Sequ
         nodes += loader.process_text("\n".join(directives_before), CMDLINE_FILE)
     if server_root and not os.path.isabs(config_file):
         config_file = os.path.join(root, config_file)
-    nodes += loader.include_path(os.path.abspath(config_file), optional=False, via=None)
+    nodes += loader.load_file(os.path.abspath(config_file), via=None)   # a file, never a directory
     if directives_after:
         nodes += loader.process_text("\n".join(directives_after), CMDLINE_FILE)
     loader.tree.nodes = nodes
@@ -89,7 +89,7 @@ def read_config_file(path: str, diags: Diagnostics, pos: Pos | None = None) -> s
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode) and path != "/dev/null":
-            diags.error("HDW0001", f"Access to file {path} denied by server: not a regular file", pos)
+            diags.error("AH00554", f"Access to file {path} denied by server: not a regular file", pos)
             return None
         with open(path, "rb") as f:
             return decode_config_bytes(f.read())
