@@ -180,6 +180,7 @@ _DEBIAN_SHARED_MODULES: tuple[tuple[str, str, str], ...] = (
     ("status_module", "mod_status.c", "mod_status.so"),
     ("substitute_module", "mod_substitute.c", "mod_substitute.so"),
     ("suexec_module", "mod_suexec.c", "mod_suexec.so"),
+    ("unique_id_module", "mod_unique_id.c", "mod_unique_id.so"),
     ("userdir_module", "mod_userdir.c", "mod_userdir.so"),
     ("usertrack_module", "mod_usertrack.c", "mod_usertrack.so"),
     ("vhost_alias_module", "mod_vhost_alias.c", "mod_vhost_alias.so"),
