@@ -96,7 +96,9 @@ class Server:
 
     @property
     def pid(self) -> int:
-        assert self.proc is not None
+        if self.proc is None:   # started with -k start: the daemon's pid is in the pid file
+            with open(self.pid_file) as f:
+                return int(f.read())
         return self.proc.pid
 
     def parent(self) -> psutil.Process:
@@ -140,7 +142,7 @@ class Server:
 
     def stop(self, timeout: float = 15.0) -> int:
         if self.proc is None:
-            return 0
+            return 0   # a -k started daemon is reaped by init; kill_everything() covers it
         if self.proc.poll() is None:
             self.signal(signal.SIGTERM)
         try:
@@ -151,17 +153,22 @@ class Server:
 
     def kill_everything(self) -> None:
         """Teardown: whatever the test did, nothing of ours survives (by pid, descendants first)."""
-        if self.proc is None:
-            return
         try:
-            procs = self.parent().children(recursive=True) + [self.parent()]
-        except psutil.NoSuchProcess:
+            parent = self.parent()
+            procs = parent.children(recursive=True) + [parent]
+        except (psutil.NoSuchProcess, OSError, ValueError):
             procs = []
+        if self.proc is None:
+            for p in procs:   # a daemon from -k start: only if it really is ours
+                if not p.cmdline() or not p.cmdline()[0].startswith("httpdw:"):
+                    return
         for p in procs:
             try:
                 p.kill()
             except psutil.NoSuchProcess:
                 pass
+        if self.proc is None:
+            return
         try:
             self.proc.wait(5)
         except subprocess.TimeoutExpired:
