@@ -378,3 +378,38 @@ def test_arity_message_without_a_description() -> None:
     diags = Diagnostics()
     _Validator(reg, diags, ValidationResult()).walk([Node("NoDesc", "", Pos("t.conf", 1))], Scope())
     assert messages(diags) == ["NoDesc takes one, two or three arguments"]
+
+
+# --------------------------------------------------------------------------- robustness
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from httpdw.config.registry import registry  # noqa: E402
+
+_NAMES = sorted({s.name.lstrip("<") for s in registry()})
+_ARG = st.one_of(st.text(max_size=12), st.sampled_from(["0", "-1", "80", "[::1]:80", "file:/tmp", "none",
+                                                         "On", '""', "#0", "root", "99999999999999999999",
+                                                         "mpm-accept", "ssl:warn", "x:0", "١٢"]))
+
+
+@st.composite
+def _nodes(draw, depth: int = 0) -> Node:
+    name = draw(st.one_of(st.sampled_from(_NAMES), st.text(min_size=1, max_size=10)))
+    args = " ".join(draw(st.lists(_ARG, max_size=4)))
+    line = draw(st.integers(min_value=1, max_value=10_000))
+    if depth < 3 and draw(st.booleans()):
+        children = draw(st.lists(_nodes(depth + 1), max_size=4))
+        return Node(name, args, Pos("fuzz.conf", line), children=children)
+    return Node(name, args, Pos("fuzz.conf", line))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_nodes(), max_size=8))
+def test_any_tree_validates_without_raising(nodes) -> None:
+    diags = Diagnostics()
+    result = validate(ConfigTree(nodes=nodes, server_root="/tmp"), diags)
+    for d in diags:
+        assert d.pos is not None and d.hint and d.message
+        assert "could not read the value" not in d.message, d   # no parser crashed
+    for entries in result.server_values.values():
+        assert all(isinstance(node, Node) for _, node in entries)
