@@ -93,7 +93,7 @@ def join_continuations(text: str) -> tuple[list[str], LineMap]:
 
     Only a backslash immediately before the newline (LF or CRLF) continues a line; the backslash
     and the line end vanish and nothing is inserted. A backslash on a last line without newline
-    stays. A continuation on the last line joins the empty "line" after it, which is where Apache
+    stays. A NUL byte ends its physical line (C strings). A continuation on the last line joins the empty "line" after it, which is where Apache
     then counts the line (one past the end)."""
     physical = text.split("\n")
     if physical and physical[-1] == "":
@@ -109,6 +109,11 @@ def join_continuations(text: str) -> tuple[list[str], LineMap]:
     last_index = len(physical) - 1
     for i, line in enumerate(physical):
         has_newline = i < last_index or trailing_join_target
+        if "\x00" in line:
+            # Apache reads lines as C strings: a NUL ends the line there, and since the newline
+            # is then not seen, the line cannot continue either.
+            line = line[:line.index("\x00")]
+            has_newline = False
         if has_newline and (line.endswith("\\") or line.endswith("\\\r")):
             segment = line[:-2] if line.endswith("\r") else line[:-1]
             pending.append(segment)

@@ -94,8 +94,7 @@ def read_config_file(path: str, diags: Diagnostics, pos: Pos | None = None) -> s
         with open(path, "rb") as f:
             return decode_config_bytes(f.read())
     except OSError as exc:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        diags.error("HDW0001", f"Could not open configuration file {path}: {reason}", pos)
+        diags.error("HDW0001", f"Could not open configuration file {path}: {_reason(exc)}", pos)
         return None
     except ValueError as exc:      # e.g. a NUL byte in the path
         diags.error("HDW0001", f"Could not open configuration file {path!r}: {exc}", pos)
@@ -153,8 +152,12 @@ class _Loader:
 
     def load_file(self, path: str, via: Node | None) -> list[Node]:
         """Parse and process one file, guarding against include cycles and runaway depth."""
-        real = os.path.realpath(path)
         pos = via.pos if via else None
+        try:
+            real = os.path.realpath(path)
+        except (OSError, ValueError) as exc:     # ValueError: a NUL in a ${VAR} value
+            self.diags.error("HDW0001", f"Could not open configuration file {path!r}: {exc}", pos)
+            return []
         if real in self.include_stack:
             chain = self.include_stack[self.include_stack.index(real):] + [real]
             self.diags.error("HDW0004", "Include cycle: " + " -> ".join(chain), pos,
@@ -438,8 +441,8 @@ class _Loader:
             return []
         try:
             entries = sorted(os.listdir(path))
-        except OSError as exc:
-            self.diags.error("HDW0001", f"Could not open directory {path}: {os.strerror(exc.errno or 0)}", pos)
+        except (OSError, ValueError) as exc:
+            self.diags.error("HDW0001", f"Could not open directory {path}: {_reason(exc)}", pos)
             return []
         out: list[str] = []
         for entry in entries:
@@ -456,10 +459,10 @@ class _Loader:
         rest = "/".join(segments[index + 1:])
         try:
             entries = sorted(os.listdir(directory))
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             if not optional:
                 self.diags.error("HDW0005", f"Include/IncludeOptional: Could not open directory {directory}: "
-                                 f"{os.strerror(exc.errno or 0)}", pos)
+                                 f"{_reason(exc)}", pos)
             return []
         matches = [e for e in entries if _fnmatch_period(e, pattern)
                    and (not rest or os.path.isdir(os.path.join(directory, e)))]
@@ -474,6 +477,12 @@ class _Loader:
             full = os.path.join(directory, entry)
             out += self.expand(full + "/" + rest, optional, pos) if rest else self.files_of(full, optional, pos, 0)
         return out
+
+
+def _reason(exc: Exception) -> str:
+    """An OS error's reason as Apache prints it (strerror), or the exception text."""
+    errno = getattr(exc, "errno", None)
+    return os.strerror(errno) if errno else str(exc)
 
 
 def _has_wildcard(text: str) -> bool:

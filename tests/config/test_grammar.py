@@ -175,9 +175,9 @@ def test_latin1_bytes_decode_without_error():
     assert decode_config_bytes("caf\u00e9".encode()) == "caf\u00e9"
 
 
-def test_nul_bytes_and_control_characters_parse():
-    nodes, diags = parse("ServerName a\x00b\nListen \x0b80\x0c\n")
-    assert flat(nodes) == [("ServerName", "a\x00b"), ("Listen", "80")]
+def test_a_nul_byte_ends_its_line_like_a_c_string():
+    nodes, _ = parse("ServerName a\x00b c\nListen \x0b80\x0c\nAddCharset x \x00\\\nServerAdmin y\n")
+    assert flat(nodes) == [("ServerName", "a"), ("Listen", "80"), ("AddCharset", "x"), ("ServerAdmin", "y")]
 
 
 def test_last_line_without_newline():

@@ -528,7 +528,7 @@ _PIECES = st.sampled_from([
     "<IfVersion >= 2.4>", "</IfVersion>", "<IfFile a.conf>", "</IfFile>", "<IfDirective Listen>",
     "</IfDirective>", "<Directory />", "</Directory>", "Define X 1", "UnDefine X", "${X}", "${",
     "ServerRoot sub", "ServerRoot /", "LoadModule mpm_event_module x", "Error boom", "Listen 80", "\\",
-    "#", "\x00", "\xff", "é", "<", ">", "</", '"', "", " ", "\t", "\r"])
+    "#", "\x00", "\xff", "é", "Include x\x00y", "Include *\x00*", "ServerName ${NUL}", "<", ">", "</", '"', "", " ", "\t", "\r"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -540,7 +540,7 @@ def test_random_trees_never_raise(tmp_path, files, junk):
     for name, pieces in zip(("httpd.conf", "a.conf", "sub/b.conf"), files):
         (root / name).write_bytes("\n".join(pieces).encode("utf-8") + junk)
     diags = Diagnostics()
-    tree = load_tree(str(root / "httpd.conf"), server_root=str(root), diags=diags, env={},
+    tree = load_tree(str(root / "httpd.conf"), server_root=str(root), diags=diags, env={"NUL": "a\x00b"},
                      defines=("X",), directives_before=("Listen 1",), directives_after=("\x00",))
     for top in tree.nodes:
         for node in top.walk():
