@@ -103,9 +103,11 @@ PLAIN_WIDTH = 200
 
 def make_console(stream: TextIO, color: bool | None = None) -> Console:
     """A rich console on `stream`: colours on a terminal unless NO_COLOR is set; `color` forces."""
-    no_color = bool(os.environ.get("NO_COLOR")) if color is None else not color
-    console = Console(file=stream, force_terminal=color if color else None, no_color=no_color,
-                      highlight=False, soft_wrap=True, emoji=False, markup=False)
+    plain = bool(os.environ.get("NO_COLOR")) if color is None else not color
+    # NO_COLOR (no-color.org) or color=False: no escape sequences at all, not even bold
+    console = Console(file=stream, force_terminal=True if color else None, no_color=plain,
+                      color_system=None if plain else "auto", highlight=False, soft_wrap=True,
+                      emoji=False, markup=False)
     if not console.is_terminal:
         console.width = PLAIN_WIDTH
     return console

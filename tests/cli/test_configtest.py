@@ -84,15 +84,18 @@ def test_no_listen_is_shown_but_does_not_fail(server_root, write_conf):
 # --------------------------------------------------------------------------- options that feed the loader
 
 def test_define_and_directives_before_after(server_root, write_conf):
-    conf = write_conf(minimal(server_root, "<IfDefine BIG>\nThreadsPerChild 50\n</IfDefine>\n"))
+    conf = write_conf(minimal(server_root, "MaxRequestWorkers 800\n<IfDefine BIG>\nThreadsPerChild 50\n</IfDefine>\n"))
     assert codes_in(run_inprocess("-f", conf, "-t", "-D", "BIG").stderr) == []
     # -c comes after the config: it wins over the file's value
     run = run_inprocess("-f", conf, "-t", "-D", "BIG", "-c", "MaxRequestWorkers 120")
-    assert codes_in(run.stderr) == ["AH00316"]
+    # 100 threads = 2 children of 50: the default StartServers 3 is then capped at start too
+    assert codes_in(run.stderr) == ["AH00316", "HDW0202"]
     assert "MaxRequestWorkers of 120 is not an integer multiple of ThreadsPerChild of 50" in run.stderr
     # -C comes first: the file's ThreadsPerChild 50 wins over it
-    run = run_inprocess("-f", conf, "-t", "-D", "BIG", "-C", "ThreadsPerChild 30")
-    assert codes_in(run.stderr) == []
+    run = run_inprocess("-f", conf, "-t", "-D", "BIG", "-C", "ThreadsPerChild 30", "--format", "json")
+    assert json.loads(run.stdout)["effective"]["ThreadsPerChild"] == 50
+    # ...and Apache 2.0 would have checked MaxRequestWorkers 800 against that first ThreadsPerChild 30
+    assert [d["code"] for d in json.loads(run.stdout)["diagnostics"]] == ["HDW0201"]
 
 
 def test_server_root_option_resolves_relative_config(server_root, write_conf):
@@ -104,7 +107,7 @@ def test_server_root_option_resolves_relative_config(server_root, write_conf):
 def test_envvars_file_feeds_variables(server_root, write_conf):
     env_file = server_root / "envvars"
     env_file.write_text(f"# Debian style\nexport HDW_TEST_LOG_DIR={server_root}/logs\nexport HDW_TEST_TPC=50\n")
-    conf = write_conf(minimal(server_root, "ThreadsPerChild ${HDW_TEST_TPC}\n"
+    conf = write_conf(minimal(server_root, "MaxRequestWorkers 400\nThreadsPerChild ${HDW_TEST_TPC}\n"
                                            "CustomLog ${HDW_TEST_LOG_DIR}/access_log common\n"))
     run = run_inprocess("-f", conf, "-t", "--envvars", str(env_file))
     assert run.code == 0, run.output
@@ -170,7 +173,7 @@ def test_effective_table_on_stdout(server_root, write_conf):
     assert "AH00316 rule 8" in rows["MaxRequestWorkers"] and "150" in rows["MaxRequestWorkers"]
     children = next(ln for ln in run.stdout.splitlines() if ln.startswith("children limit"))
     assert "AH00318 rule 9" in children
-    assert "HDW0202 rule S4" in rows["MaxSpareThreads"] and " 26 " in rows["MaxSpareThreads"] + " "
+    assert "HDW0202 rule S4" in rows["MaxSpareThreads"] and " 27 " in rows["MaxSpareThreads"]
     assert "AH00322 rule 11" in rows["MinSpareThreads"]
     assert "127.0.0.1:18080" in run.stdout
 

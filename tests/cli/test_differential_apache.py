@@ -40,8 +40,6 @@ DELIBERATE_DIFFERENCES: dict[str, str] = {
                "Apache 2.4 is silent",
     "HDW0202": "start-time floors (MaxSpareThreads, StartServers vs the children limit) that Apache applies "
                "silently at start: httpdw reports them",
-    "HDW0006": "an undefined ${VAR}: Apache's AH00111 is printed with a timestamp outside its -t report; httpdw "
-               "reports it as a diagnostic of its own (the text says AH00111)",
     "case:accept_mutex_2_0": "AcceptMutex was removed in 2.4 (Invalid command); httpdw accepts it for 2.0-era configs",
     "case:lockfile_2_0": "LockFile was removed in 2.4 (Invalid command); httpdw accepts it for 2.0-era configs",
     "case:exception_hook_2_0": "EnableExceptionHook is not built into Debian's 2.4; httpdw accepts it for 2.0-era "
