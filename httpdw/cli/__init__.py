@@ -106,7 +106,9 @@ def command(action, k_action, test_config, show_vhosts, list_directives, list_mo
 def dispatch(opts: CliOptions, what: str | None, test_config: bool, show_vhosts: bool, list_directives: bool,
              list_modules: bool, show_build: bool, show_version: bool) -> int:
     """Run the one thing the command line asked for; return the exit status."""
-    from httpdw.cli import info
+    if show_version or show_build or list_directives or list_modules or show_vhosts:
+        # imported only when needed, so configtest and the server do not depend on it
+        from httpdw.cli import info
 
     if show_version:
         return info.show_version(opts)
