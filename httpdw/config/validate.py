@@ -15,6 +15,7 @@ set at server level (outside <VirtualHost> and directory sections), aliases fold
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -117,6 +118,8 @@ class _Validator:
         self.result = result
         self._candidates: dict[bool, dict[str, DirectiveSpec]] = {}
         self._suggestions: dict[tuple[str, bool], str | None] = {}
+        #: spec key -> (index in diags.items, message) of the warning for an ignored directive
+        self._ignored: dict[str, tuple[int, str]] = {}
 
     def walk(self, nodes: list[Node], scope: Scope, depth: int = 0) -> None:
         previous: Node | None = None
@@ -243,8 +246,8 @@ class _Validator:
         module = module_display(spec)
         shown = self.shown(spec)
         if spec.status is Status.IGNORED:
-            self.diags.warning("HDW0105", f"{shown} is a directive of {module}, which httpdw does not implement: "
-                               "ignored", node.pos, hint="remove it, or keep it for Apache; httpdw runs without it")
+            self.warn_once(node, spec, "HDW0105", f"{shown} is a directive of {module}, which httpdw does not "
+                           "implement: ignored", hint="remove it, or keep it for Apache; httpdw runs without it")
             return False
         if spec.status is Status.REFUSED:
             self.diags.error("HDW0106", f"{shown} is a directive of {module}, which httpdw does not implement; "
@@ -253,11 +256,26 @@ class _Validator:
                                   "httpdw's own access rules (Require, Allow/Deny) give the protection you need")
             return False
         if spec.status is Status.NOT_APPLICABLE:
-            self.diags.warning("HDW0109", f"{shown} is a directive of {module}; httpdw runs the worker MPM: ignored",
-                               node.pos, hint="use the worker equivalents (ThreadsPerChild, MinSpareThreads, "
-                                              "MaxSpareThreads, MaxRequestWorkers)")
+            self.warn_once(node, spec, "HDW0109", f"{shown} is a directive of {module}; httpdw runs the worker MPM: "
+                           "ignored", hint="use the worker equivalents (ThreadsPerChild, MinSpareThreads, "
+                                           "MaxSpareThreads, MaxRequestWorkers)")
             return False
         return True  # IMPLEMENTED, and REMOVED (accepted; the rules report what they need)
+
+    def warn_once(self, node: Node, spec: DirectiveSpec, code: str, message: str, hint: str) -> None:
+        """One warning per ignored directive name, at its first line; later lines are added to it as
+        related places (a stock Debian config has 39 AddIcon lines: one warning says it all)."""
+        first = self._ignored.get(spec.key)
+        if first is None:
+            self._ignored[spec.key] = (len(self.diags.items), message)
+            self.diags.warning(code, message, node.pos, hint=hint)
+            return
+        index, base_message = first
+        previous = self.diags.items[index]
+        related = previous.related + ((node.pos,) if node.pos is not None else ())
+        self.diags.items[index] = dataclasses.replace(
+            previous, related=related, message=f"{base_message} (also on {len(related)} other "
+                                               f"line{'s' if len(related) > 1 else ''})")
 
     def parse_value(self, node: Node, spec: DirectiveSpec) -> Any:
         words = [node.args] if spec.syntax is Syntax.RAW_ARGS else node.words()

@@ -413,3 +413,13 @@ def test_any_tree_validates_without_raising(nodes) -> None:
         assert "could not read the value" not in d.message, d   # no parser crashed
     for entries in result.server_values.values():
         assert all(isinstance(node, Node) for _, node in entries)
+
+
+def test_an_ignored_directive_warns_once_with_its_other_lines() -> None:
+    L = Lines()
+    diags, _ = run(L.d("AddIcon", "/a.gif .a"), L.d("ThreadsPerChild", "x5"), L.d("AddIcon", "/b.gif .b"),
+                   L.s("Directory", "/", lambda: L.d("AddIcon", "/c.gif .c")), L.d("MaxSpareServers", "3"))
+    assert [(d.code, d.pos.line) for d in diags] == [("HDW0105", 1), ("HDW0111", 2), ("HDW0109", 6)]
+    warning = diags.items[0]
+    assert warning.message.endswith("ignored (also on 2 other lines)")
+    assert warning.related == (Pos("t.conf", 3), Pos("t.conf", 5))
