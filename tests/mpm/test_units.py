@@ -314,7 +314,7 @@ def test_auto_text_fields_in_apache_order():
     # 3 daemons x 4 threads; slot 3's dead threads are "disabled" and left out
     assert values["Scoreboard"] == "_W__G_..____"
     short = status_text.auto_text(board.snapshot(), "h", False, now=1010.0, load=(0, 0, 0))
-    assert "Total Accesses" not in short and "Uptime: " not in short and short.endswith("Scoreboard: _W__G_..____\n")
+    assert "Total Accesses" not in short and "\nUptime: " not in short and short.endswith("Scoreboard: _W__G_..____\n")
 
 
 def test_html_page_has_counters_scoreboard_and_table():
