@@ -28,17 +28,13 @@ LONG_MIN, LONG_MAX = -(2 ** 63), 2 ** 63 - 1
 C_SPACE = " \t\n\v\f\r"
 PLAIN_INT = re.compile(r"[+-]?[0-9]+\Z")
 
-#: the modules every httpdw config has, without LoadModule (Apache's compiled-in ones + the MPM)
-BUILTIN_MODULES = frozenset({"core_module", "so_module", "watchdog_module", "http_module", "log_config_module",
-                             "logio_module", "version_module", "unixd_module", "mpm_worker_module"})
-
-
 @dataclass(frozen=True)
 class ParseContext:
     """What some parsers need besides the words: set by the validator for the length of a walk."""
 
     server_root: str = "/etc/httpdw"
-    loaded_modules: frozenset[str] = BUILTIN_MODULES
+    #: identifiers of the modules loaded by LoadModule (httpdw's own are always loaded, see modules.py)
+    loaded_modules: frozenset[str] = frozenset()
 
 
 _context: contextvars.ContextVar[ParseContext] = contextvars.ContextVar("parse_context", default=ParseContext())
@@ -46,8 +42,8 @@ _context: contextvars.ContextVar[ParseContext] = contextvars.ContextVar("parse_c
 
 @contextlib.contextmanager
 def using_context(server_root: str, loaded_modules: frozenset[str] | set[str] = frozenset()) -> Iterator[None]:
-    """Make `server_root` and the loaded modules (identifiers) visible to the parsers in the block."""
-    token = _context.set(ParseContext(server_root, BUILTIN_MODULES | frozenset(loaded_modules)))
+    """Make `server_root` and the LoadModule'd modules (identifiers) visible to the parsers in the block."""
+    token = _context.set(ParseContext(server_root, frozenset(loaded_modules)))
     try:
         yield
     finally:
@@ -67,7 +63,10 @@ def module_loaded(short_name: str) -> bool:
         name = name[:-2]
     if not name.endswith("_module"):
         name += "_module"
-    return name in _context.get().loaded_modules or (name == "core_module")
+    if name == "core_module":
+        return True
+    from httpdw.config.modules import always_loaded   # the one table of httpdw's modules
+    return name in _context.get().loaded_modules or name in always_loaded()
 
 
 def server_root_relative(path: str) -> str:
