@@ -24,9 +24,16 @@ def test_committed_man_page_is_up_to_date() -> None:
 def test_man_page_names_every_directive_and_code() -> None:
     page = render_man()
     bold = {line[3:] for line in page.splitlines() if line.startswith(".B ")}
+    listed = set()
+    for line in page.splitlines():
+        if line.startswith("\\fI") and ":\\fR " in line:      # "\fIverdict (reason):\fR A, B, C."
+            listed |= set(line.split(":\\fR ", 1)[1].rstrip(".").split(", "))
     for spec in registry():
         name = roff_escape(spec.name if not spec.section else f"<{spec.name.lstrip('<')}>")
-        assert any(b == name or b.startswith(name + " ") for b in bold), spec.name
+        if spec.status in (Status.IMPLEMENTED, Status.REMOVED):
+            assert any(b == name or b.startswith(name + " ") for b in bold), spec.name
+        else:
+            assert name in listed, spec.name
     for code, meaning in CODES.items():
         assert f".B {code}\n{roff_escape(meaning)}" in page
 
@@ -39,8 +46,8 @@ def test_man_page_entries_carry_the_declared_facts() -> None:
     assert "Context:\\fR server config\n" in entry      # GLOBAL_ONLY: not in virtual hosts
     removed = page[page.index(".B AcceptMutex\n"):].split(".TP", 1)[0]
     assert "removed in 2.4" in removed
-    refused = page[page.index(".B RewriteRule\n"):].split(".TP", 1)[0]
-    assert refused.startswith(".B RewriteRule\nrefused (")
+    refused = next(line for line in page.splitlines() if "RewriteRule" in line)
+    assert refused.startswith("\\fIrefused (") and "RewriteEngine" in refused
 
 
 def test_man_page_is_well_formed_roff() -> None:
