@@ -268,31 +268,42 @@ _WORKER_ROWS = (("ServerLimit", "server_limit"), ("ThreadLimit", "thread_limit")
 
 
 def effective_rows(result: "ConfigResult") -> list[EffectiveRow]:
-    """The rows of `--effective`: each worker value, configured -> effective, and the rules that changed it."""
-    if result.config is None:
+    """The rows of `--effective`: each worker value, configured -> effective, and the rules that changed it.
+
+    With errors there is no model, but the worker rules still ran on what could be read: their rows
+    are shown then (the other settings only with a valid config)."""
+    source = result.config.mpm if result.config is not None else result.worker
+    if source is None:
         return []
-    mpm = result.config.mpm
-    worker = result.worker
-    rows = []
-    for name, attr in _WORKER_ROWS:
-        changed = [a for a in mpm.adjustments if a.directive == name]
-        if name == "daemons_limit":
-            label = "children limit (MaxRequestWorkers / ThreadsPerChild)"
-            configured = str(changed[0].before) if changed else str(mpm.daemons_limit)
-        else:
-            label = name
-            configured = _configured(worker, name, getattr(mpm, attr))
-        rows.append(EffectiveRow(label, configured, str(getattr(mpm, attr)),
-                                 "; ".join(f"{a.code} rule {a.rule} ({a.before} -> {a.after})" for a in changed)))
-    rows.append(EffectiveRow("max threads (children limit x ThreadsPerChild)", "",
-                             str(mpm.daemons_limit * mpm.threads_per_child), ""))
+    rows = _worker_rows(source, result.worker)
+    if result.config is None:
+        return rows
     values = effective_values(result) or {}
     for name in ("MaxConnectionsPerChild", "GracefulShutdownTimeout", "ListenBacklog", "ThreadStackSize",
                  "MaxMemFree", "PidFile", "ScoreBoardFile", "User", "Group", "AcceptMutex", "LockFile",
                  "ErrorLog", "LogLevel"):
         rows.append(EffectiveRow(name, "", "" if values.get(name) is None else str(values[name]), ""))
-    listeners = ", ".join(str(ln) + ("" if ln.proto == "http" else f" {ln.proto}") for ln in mpm.listeners)
+    listeners = ", ".join(str(ln) + ("" if ln.proto == "http" else f" {ln.proto}")
+                          for ln in result.config.mpm.listeners)
     rows.append(EffectiveRow("Listen", "", listeners or "(none: the server cannot start)", ""))
+    return rows
+
+
+def _worker_rows(source, worker) -> list[EffectiveRow]:
+    """Rows for the worker numbers; `source` is the MpmSettings or the WorkerResult (same field names)."""
+    rows = []
+    for name, attr in _WORKER_ROWS:
+        changed = [a for a in source.adjustments if a.directive == name]
+        if name == "daemons_limit":
+            label = "children limit (MaxRequestWorkers / ThreadsPerChild)"
+            configured = str(changed[0].before) if changed else str(source.daemons_limit)
+        else:
+            label = name
+            configured = _configured(worker, name, getattr(source, attr))
+        rows.append(EffectiveRow(label, configured, str(getattr(source, attr)),
+                                 "; ".join(f"{a.code} rule {a.rule} ({a.before} -> {a.after})" for a in changed)))
+    rows.append(EffectiveRow("max threads (children limit x ThreadsPerChild)", "",
+                             str(source.daemons_limit * source.threads_per_child), ""))
     return rows
 
 
@@ -308,9 +319,12 @@ def render_effective(result: "ConfigResult", stream: TextIO, *, color: bool | No
     console = make_console(stream, color)
     rows = effective_rows(result)
     if not rows:
-        console.print("effective values: not available (the config has errors)")
+        console.print("effective values: not available (the config could not be read)")
         return
-    table = Table(title="Effective MPM values", title_justify="left", show_edge=False, box=None,
+    title = "Effective MPM values"
+    if result.config is None:
+        title += " (the config has errors: worker values only, from the lines that could be read)"
+    table = Table(title=title, title_justify="left", show_edge=False, box=None,
                   pad_edge=False, header_style="bold")
     for column in ("directive", "configured", "effective", "changed by"):
         table.add_column(column, overflow="fold")

@@ -149,8 +149,19 @@ def test_effective_table_names_the_rules(tmp_path):
     assert "127.0.0.1:8080" in out
 
 
-def test_effective_table_without_config(tmp_path):
+def test_effective_table_with_errors_shows_the_worker_values(tmp_path):
     bad = Diagnostic(Severity.ERROR, "HDW0101", "x", None)
     buf = io.StringIO()
-    render.render_effective(make_result(tmp_path, "", [], extra=[bad]), buf)
+    render.render_effective(make_result(tmp_path, "", [("MaxRequestWorkers", 160, 1, 1)], extra=[bad]), buf)
+    out = buf.getvalue()
+    assert "the config has errors" in out
+    assert any(ln.startswith("MaxRequestWorkers") and "AH00316" in ln for ln in out.splitlines())
+    assert "Listen" not in out
+
+
+def test_effective_table_with_nothing_read(tmp_path):
+    bad = Diagnostic(Severity.ERROR, "HDW0001", "x", None)
+    result = ConfigResult(None, Diagnostics([bad]), [], str(tmp_path / "nope.conf"), None)
+    buf = io.StringIO()
+    render.render_effective(result, buf)
     assert "not available" in buf.getvalue()
