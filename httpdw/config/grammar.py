@@ -46,6 +46,7 @@ class ClosingQuirk:
 
     pos: Pos
     message: str    #: the error Apache gives when the section is true
+    message_if_false: str | None = None   #: the error when it is false (None: accepted)
 
 
 @dataclass
@@ -307,7 +308,10 @@ class _TreeBuilder:
             # Apache accepts this closer only when the section is false (it soaks the body);
             # a true one's body ends only at a line that is exactly </Name>.
             message = f"{tag} without matching <{tag[2:]} section"
-            self.result.closing_quirks[id(top)] = ClosingQuirk(pos, message)
+            # A false one's body is soaked up to a closer whose first word, minus its last
+            # character (the '>' it expects), names the section: `</IfModule junk>` fails that.
+            if_false = None if well_formed else f"Expected </{top.name}> but saw {tag[:-1]}>"
+            self.result.closing_quirks[id(top)] = ClosingQuirk(pos, message, if_false)
             self._close(pos)
             return
         if not well_formed:

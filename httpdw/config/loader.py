@@ -344,12 +344,15 @@ class _Loader:
         if id(node) in self.facts.malformed:
             return []        # "missing closing '>'" was reported; Apache would stop there
         truth = self.evaluate(node)
+        quirk = self.facts.closing_quirks.get(id(node))
         if not truth:
             if node.end_pos is None and truth is not None:
                 self.diags.error("HDW0002", f"Expected </{node.name}> before end of configuration",
                                  node.pos, hint=self.unclosed_hint(node))
+            elif quirk is not None and quirk.message_if_false and truth is not None:
+                self.diags.error("HDW0002", quirk.message_if_false, quirk.pos,
+                                 hint=f"close with </{node.name}>")
             return []
-        quirk = self.facts.closing_quirks.get(id(node))
         if quirk is not None:
             self.diags.error("HDW0002", quirk.message, quirk.pos,
                              hint=f"inside a true <{node.name}>, the closer must be alone on its line")

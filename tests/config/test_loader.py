@@ -368,6 +368,13 @@ def test_true_conditional_closer_must_be_alone_on_its_line(tmp_path):
     assert not diags.items
 
 
+def test_conditional_closer_with_arguments(tmp_path):
+    _, diags = load(tmp_path, "<IfModule mod_mime.c>\n</IfModule junk>\n")
+    assert msgs(diags) == ["</IfModule without matching <IfModule section"]
+    _, diags = load(tmp_path, "<IfModule mod_nope.c>\n</IfModule junk>\n")
+    assert msgs(diags) == ["Expected </IfModule> but saw </IfModul>"]      # Apache's soak, verbatim
+
+
 def test_two_closers_on_one_line_accepted_for_a_true_conditional(tmp_path):
     tree, diags = load(tmp_path, "<IfModule mod_mime.c>\n<VirtualHost *:80>\nServerName a\n"
                                  "</VirtualHost> </IfModule>\n")
