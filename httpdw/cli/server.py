@@ -151,12 +151,15 @@ def load_with_check(opts: CliOptions, first_limits: tuple[int, int] | None) -> L
                              first_limits=first_limits, startup=True)
     except Exception as e:  # noqa: BLE001 - a loader bug must become a message, not a traceback
         return LoadedConfig(None, [("error", f"{NAME}: reading the configuration failed: {e!r}")])
-    messages = []
-    for d in result.diagnostics:
-        where = f" (line {d.pos.line} of {d.pos.file})" if d.pos else ""
-        level = "error" if d.is_error else "warn"
-        messages.append((level, f"{d.code}: {d.message}{where}"))
-    return LoadedConfig(result.config, messages)
+    messages = [_diagnostic_message(d, "error" if d.is_error else "warn") for d in result.diagnostics]
+    start_errors = list(getattr(result, "start_errors", ()))
+    messages += [_diagnostic_message(d, "error") for d in start_errors]
+    return LoadedConfig(result.config if not start_errors else None, messages)
+
+
+def _diagnostic_message(d, level: str) -> tuple[str, str]:
+    where = f" (line {d.pos.line} of {d.pos.file})" if d.pos else ""
+    return level, f"{d.code}: {d.message}{where}"
 
 
 def http_handler_factory(config: ServerConfig) -> api.HandlerFactory:

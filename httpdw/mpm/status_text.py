@@ -114,9 +114,14 @@ def counters(snap: api.ScoreboardSnapshot) -> Counters:
                     snap.children_cpu_user, snap.children_cpu_system)
 
 
-def auto_text(snap: api.ScoreboardSnapshot, host: str, extended: bool = True, now: float | None = None, *,
-              server_version: str | None = None, load: tuple[float, float, float] | None = None) -> str:
-    """``/server-status?auto`` exactly as Apache's worker MPM writes it (text/plain)."""
+def auto_text(snap: api.ScoreboardSnapshot, host: str | None = None, extended: bool = True,
+              now: float | None = None, *, server_name: str | None = None, server_version: str | None = None,
+              load: tuple[float, float, float] | None = None) -> str:
+    """``/server-status?auto`` exactly as Apache's worker MPM writes it (text/plain).
+
+    host: the first line (Apache prints the host name of the request); `server_name` is accepted as
+    the same thing. server_version: the ServerTokens-dependent banner (default: the full product string)."""
+    host = host or server_name or "localhost"
     now = time.time() if now is None else now
     load = os.getloadavg() if load is None else load
     up = int(now - snap.restart_time)
@@ -132,9 +137,9 @@ def auto_text(snap: api.ScoreboardSnapshot, host: str, extended: bool = True, no
         f"ParentServerMPMGeneration: {snap.running_generation}",
         f"ServerUptimeSeconds: {up}",
         f"ServerUptime:{uptime_words(up)}",
-        f"Load1: {apr_g(load[0])}",
-        f"Load5: {apr_g(load[1])}",
-        f"Load15: {apr_g(load[2])}",
+        f"Load1: {load[0]:.2f}",
+        f"Load5: {load[1]:.2f}",
+        f"Load15: {load[2]:.2f}",
     ]
     if extended:
         lines += _extended_auto_lines(c, up)
@@ -193,11 +198,15 @@ def _kbytes_words(kb: int) -> str:
     return f"{kb / (1024 * 1024):.1f} GB"
 
 
-def html_page(snap: api.ScoreboardSnapshot, host: str, extended: bool = True, now: float | None = None, *,
-              server_version: str | None = None, via: str | None = None,
+def html_page(snap: api.ScoreboardSnapshot, host: str | None = None, extended: bool = True,
+              now: float | None = None, *, server_name: str | None = None, server_version: str | None = None,
+              via: str | None = None, notable: bool = False, refresh: int | None = None,
               load: tuple[float, float, float] | None = None) -> str:
     """The HTML status page: header, counters, the scoreboard in <pre> (64 letters a line), the key, and
-    with ExtendedStatus the per-thread table (otherwise the PID key), as Apache's mod_status."""
+    with ExtendedStatus the per-thread table (``?notable``: the "Server Details" list instead; otherwise
+    the PID key), as Apache's mod_status. `refresh` is accepted for the caller's convenience: the
+    Refresh header is the HTTP layer's business."""
+    host = host or server_name or "localhost"
     now = time.time() if now is None else now
     load = os.getloadavg() if load is None else load
     up = int(now - snap.restart_time)
@@ -212,7 +221,7 @@ def html_page(snap: api.ScoreboardSnapshot, host: str, extended: bool = True, no
            f"<dt>Parent Server Config. Generation: {snap.config_generation}</dt>",
            f"<dt>Parent Server MPM Generation: {snap.running_generation}</dt>",
            f"<dt>Server uptime: {uptime_words(up)}</dt>",
-           f"<dt>Server load: {apr_g(load[0])} {apr_g(load[1])} {apr_g(load[2])}</dt>"]
+           f"<dt>Server load: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}</dt>"]
     if extended:
         out += _extended_html_lines(c, up)
     out.append(f"<dt>{c.busy} requests currently being processed, {c.graceful} workers gracefully restarting, "
@@ -220,7 +229,12 @@ def html_page(snap: api.ScoreboardSnapshot, host: str, extended: bool = True, no
     line = scoreboard_line(snap)
     out.append("</dl><pre>" + "\n".join(line[i:i + 64] for i in range(0, len(line), 64)) + "</pre>")
     out.append(_scoreboard_key())
-    out.append(_thread_table(snap, now) if extended else _pid_key(snap))
+    if not extended:
+        out.append(_pid_key(snap))
+    elif notable:
+        out.append(_server_details(snap, now))
+    else:
+        out.append(_thread_table(snap, now))
     out.append("</body></html>")
     return "\n".join(out) + "\n"
 
@@ -284,3 +298,24 @@ def _thread_table(snap: api.ScoreboardSnapshot, now: float) -> str:
                 f"<td>{html.escape(w.client)}</td><td>http/1.1</td><td nowrap>{html.escape(w.vhost)}</td>"
                 f"<td nowrap>{html.escape(w.request)}</td></tr>\n")
     return head + "\n".join(rows) + "\n</table>"
+
+
+def _server_details(snap: api.ScoreboardSnapshot, now: float) -> str:
+    """``?notable``: one paragraph per thread that served something (mod_status's no-table format)."""
+    parts = ["<hr /><h2>Server Details</h2>", ""]
+    for i, row in enumerate(snap.workers):
+        for w in row:
+            if w.access_count == 0 and w.state in (api.READY, api.DEAD):
+                continue
+            mode = MODE_WORDS.get(w.state, "?")
+            mode = f"<b>{mode}</b>" if w.state not in (api.READY, api.DEAD) else mode
+            since = int(now - w.last_used) if w.last_used else 0
+            req_ms = int((w.stop_time - w.start_time) * 1000) if w.stop_time >= w.start_time > 0 else 0
+            parts.append(
+                f"<b>Server {i}-{w.generation}</b> ({w.pid or '-'}): {w.conn_count}|{w.access_count}|"
+                f"{w.my_access_count} [{mode}] u{apr_g(w.times_user)} s{apr_g(w.times_system)} cu0 cs0\n"
+                f" {since} {req_ms} {w.duration_us // 1000}({_bytes_words(w.conn_bytes)}|"
+                f"{_bytes_words(w.bytes_served)}|{_bytes_words(w.my_bytes_served)})\n"
+                f" <i>{html.escape(w.client)} {{{html.escape(w.request)}}}</i> <i>(http/1.1)</i> "
+                f"<b>[{html.escape(w.vhost)}]</b><br />\n")
+    return "\n".join(parts)

@@ -306,7 +306,7 @@ def test_auto_text_fields_in_apache_order():
                     "IdleWorkers", "Scoreboard"]
     values = dict(fields)
     assert values["ServerMPM"] == "worker" and values["ServerUptime"] == "10 seconds"
-    assert values["Load1"] == ".5" and values["Load15"] == "2.25"
+    assert values["Load1"] == "0.50" and values["Load15"] == "2.25"   # "%.2f", as Apache
     assert values["Total Accesses"] == "4" and values["Total kBytes"] == "8"
     assert values["ReqPerSec"] == ".4" and values["BytesPerReq"] == "2048"
     # slot 1 is quiescing: its '_' is neither idle nor busy, its G counts as graceful
