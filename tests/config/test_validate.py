@@ -292,7 +292,8 @@ def test_user_and_group() -> None:
 def test_mutex(tmp_path) -> None:
     L = Lines()
     diags, result = run(L.d("Mutex", f"file:{tmp_path} mpm-accept"), L.d("Mutex", "default"),
-                        L.d("Mutex", "sem OmitPID"), L.d("Mutex", "none ssl-cache"), server_root=str(tmp_path))
+                        L.d("Mutex", "sem OmitPID"), L.d("Mutex", "default watchdog-callback"),
+                        server_root=str(tmp_path))
     assert not diags.items
     got = [v for v, _ in result.server_values["Mutex"]]
     assert (got[0].mechanism, got[0].directory, got[0].types) == ("fcntl", str(tmp_path), ("mpm-accept",))
@@ -423,3 +424,15 @@ def test_an_ignored_directive_warns_once_with_its_other_lines() -> None:
     warning = diags.items[0]
     assert warning.message.endswith("ignored (also on 2 other lines)")
     assert warning.related == (Pos("t.conf", 3), Pos("t.conf", 5))
+
+
+def test_mutex_types_of_modules_need_the_module(tmp_path) -> None:
+    node = Node("Mutex", "none ssl-cache", Pos("t.conf", 1))
+    diags = Diagnostics()
+    validate(ConfigTree(nodes=[node], server_root=str(tmp_path)), diags)
+    assert messages(diags) == ["Mutex type ssl-cache is not valid"]
+    diags = Diagnostics()
+    validate(ConfigTree(nodes=[node], server_root=str(tmp_path),
+                        loaded_modules={"ssl_module": Node("LoadModule", "ssl_module x", Pos("t.conf", 1))}), diags)
+    assert not diags.items
+    assert messages(one("Mutex", "default MPM-ACCEPT")) == ["Mutex type MPM-ACCEPT is not valid"]

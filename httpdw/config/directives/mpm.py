@@ -24,7 +24,7 @@ from httpdw.config.model import Listener
 from httpdw.config.registry import Context, Status, Syntax, declare
 from httpdw.config.tree import split_words
 from httpdw.config.values import (atoi_min, atoi_value, c_atoi, choice, error, existing_directory,
-                                  on_off_word, path_value, pos_of, server_root_relative,
+                                  module_loaded, on_off_word, path_value, pos_of, server_root_relative,
                                   strtol_nonneg)
 
 WORKER = "mpm_worker_module"
@@ -227,13 +227,23 @@ MUTEX_MECHANISMS = ("Mutex mechanisms are: 'none', 'default', 'flock:/path/to/fi
 #: mechanism spellings ap_parse_mutex accepts -> the mechanism (Linux build)
 _MECHS = {"default": "default", "yes": "default", "fcntl": "fcntl", "file": "fcntl", "flock": "flock",
           "posixsem": "posixsem", "sem": "posixsem", "sysvsem": "sysvsem", "pthread": "pthread"}
-#: mutex types: httpdw's own (mpm-accept and the catch-all default) allow no "none"
+#: mutex types httpdw itself registers (mpm-accept, and `default` for all of them): never "none"
 HTTPDW_MUTEX_TYPES = ("default", "mpm-accept")
-#: types registered by Apache modules httpdw does not implement: accepted (the directives that would
-#: use them are reported on their own)
-OTHER_MUTEX_TYPES = ("ssl-cache", "ssl-stapling", "ssl-stapling-refresh", "rewrite-map", "authdigest-client",
-                     "authdigest-opaque", "ldap-cache", "proxy-balancer-shm", "proxy-hcheck", "authn-socache",
-                     "cache-socache", "socache-shmcb", "watchdog-callback", "md-watchdog", "http2-mutex")
+#: types Apache modules register (observed with apache2 2.4.71), valid only while the module is
+#: loaded, as in Apache; the built-in watchdog's is always there
+MODULE_MUTEX_TYPES = {"watchdog-callback": "watchdog_module", "ssl-cache": "ssl_module",
+                      "ssl-stapling": "ssl_module", "ssl-stapling-refresh": "ssl_module",
+                      "rewrite-map": "rewrite_module", "authdigest-client": "auth_digest_module",
+                      "authn-socache": "authn_socache_module", "ldap-cache": "ldap_module",
+                      "proxy-balancer-shm": "proxy_balancer_module", "cache-socache": "cache_socache_module"}
+
+
+def mutex_type_valid(mutex_type: str) -> bool:
+    """Is the type registered? (case-sensitive, like Apache's hash lookup)"""
+    if mutex_type in HTTPDW_MUTEX_TYPES:
+        return True
+    module = MODULE_MUTEX_TYPES.get(mutex_type)
+    return module is not None and (module == "watchdog_module" or module_loaded(module))
 
 
 @dataclass(frozen=True)
@@ -262,7 +272,7 @@ def parse_mutex(words: list[str], node: Any, diags: Diagnostics) -> MutexSetting
               hint="use one of the listed mechanisms")
         return None
     lock_dir = None
-    if directory and mech not in ("none", "posixsem"):   # semaphores take a name, not a directory
+    if directory and mech != "none":    # "none" returns before the directory is looked at
         lock_dir = server_root_relative(directory)
         if not os.path.isdir(lock_dir):
             error(diags, node, f"Invalid Mutex directory in argument {mechdir}",
@@ -271,9 +281,10 @@ def parse_mutex(words: list[str], node: Any, diags: Diagnostics) -> MutexSetting
     types = [t for t in parts[1:] if t.lower() != "omitpid"]
     omit_pid = len(types) != len(parts) - 1
     for mutex_type in reversed(types or ["default"]):     # Apache pops the list: last one first
-        if mutex_type not in HTTPDW_MUTEX_TYPES + OTHER_MUTEX_TYPES:
+        if not mutex_type_valid(mutex_type):
             error(diags, node, f"Mutex type {mutex_type} is not valid",
-                  hint="types are: " + ", ".join(HTTPDW_MUTEX_TYPES + OTHER_MUTEX_TYPES))
+                  hint="types are case-sensitive: default, mpm-accept, watchdog-callback, or the type of a "
+                       "loaded module (ssl-cache with mod_ssl, rewrite-map with mod_rewrite, ...)")
             return None
         if mech == "none" and mutex_type in HTTPDW_MUTEX_TYPES:
             error(diags, node, f"None is not allowed for mutex type {mutex_type}",
