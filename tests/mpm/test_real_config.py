@@ -218,3 +218,37 @@ def test_status_auto_matches_apache_field_by_field(tmp_path):
     assert int(h["Total Accesses"]) >= 3 and int(a["Total Accesses"]) >= 3
     for key in ("Load1", "Load5", "Load15"):
         assert h[key].count(".") == 1 and len(h[key].split(".")[1]) == 2 == len(a[key].split(".")[1])
+
+
+def test_status_command_reads_the_scoreboard_file(site):
+    port = free_port()
+    conf = write_site(site, port)
+    assert httpdw("-f", conf, "-k", "start").returncode == 0
+    try:
+        get(port, "/")
+        shown = wait_until(lambda: (r := httpdw("-f", conf, "status", "--format", "json")).returncode == 0
+                           and len((d := __import__("json").loads(r.stdout))["processes"]) == 2 and d, 10,
+                           what="two children in the status")
+        assert shown["source"] == "scoreboard" and shown["threads_per_child"] == 5
+        assert all(len(p["threads"]) == 5 for p in shown["processes"])
+        assert shown["idle"] + shown["busy"] == 10 and len(shown["scoreboard"]) == 20
+        once = httpdw("-f", conf, "status", "--once")
+        assert once.returncode == 0 and "httpdw scoreboard" in once.stdout
+    finally:
+        assert httpdw("-f", conf, "-k", "stop").returncode == 0
+    pid_file = os.path.join(site, "logs", "httpd.pid")
+    wait_until(lambda: not os.path.exists(pid_file), 10, what="stopped")
+    after = httpdw("-f", conf, "status", "--once")
+    assert after.returncode == 1 and "is the server running?" in after.stderr
+
+
+def test_info_flags():
+    v = httpdw("-v")
+    assert v.returncode == 0 and v.stdout.startswith("Server version: httpdw/0.1.0 (Apache 2.4.71 compatible)\n")
+    big_v = httpdw("-V").stdout
+    for line in ("Server MPM:     worker", "  threaded:     yes (fixed thread count)",
+                 "    forked:     yes (variable process count)", ' -D SERVER_CONFIG_FILE="httpd.conf"',
+                 "Accept mutex mechanisms (AcceptMutex / Mutex mpm-accept; default: fcntl):", "  sysvsem   -> fcntl"):
+        assert line in big_v.splitlines(), line
+    modules = httpdw("-M").stdout.splitlines()
+    assert modules[0] == "Loaded Modules:" and " mpm_worker_module (static)" in modules
