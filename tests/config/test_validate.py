@@ -404,7 +404,7 @@ def _nodes(draw, depth: int = 0) -> Node:
     return Node(name, args, Pos("fuzz.conf", line))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_nodes(), max_size=8))
 def test_any_tree_validates_without_raising(nodes) -> None:
     diags = Diagnostics()
