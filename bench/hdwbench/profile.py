@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 
+from .parse import ParseError, parse_ab, parse_wrk
 from .servers import KINDS, PROJECT_DIR, LARGE_FILE, SMALL_FILE, ServerStartError, start_server
 from .workloads import ab_argv, wrk_argv
 
@@ -58,6 +59,15 @@ def render_top(rows: list[dict]) -> str:
     lines = [f"{'self %':>7} {'incl %':>7}  function (file)"]
     lines += [f"{r['self_pct']:7.1f} {r['incl_pct']:7.1f}  {r['function']} ({short_path(r['file'])})" for r in rows]
     return "\n".join(lines)
+
+
+def load_summary(workload: str, output: str) -> str:
+    """One line about the load that ran during the profile (it is slowed by the sampling)."""
+    try:
+        result = parse_ab(output) if workload == "W2" else parse_wrk(output)
+    except ParseError as exc:
+        return f"no result ({exc})"
+    return f"{result.rps:,.0f} req/s, {result.error_total} errors"
 
 
 def busiest_child(root_pid: int) -> int | None:
@@ -125,6 +135,7 @@ def run_profile(workload: str, duration_s: int, out_dir: Path, server_name: str 
                 loader.kill()
                 load_out, _ = loader.communicate()
     (out_dir / f"profile-{server_name}-{workload}-load.txt").write_text(load_out)
+    print(f"profile: load while sampled: {load_summary(workload, load_out)} (py-spy pauses the child per sample)")
     if spy_run is None or spy_run.returncode != 0 or not speedscope.exists():
         detail = "timed out" if spy_run is None else (spy_run.stderr or spy_run.stdout).strip()[-500:]
         print(f"profile: py-spy failed: {detail}")
