@@ -26,7 +26,7 @@ from httpdw.config.directives.apache_known import apache_facts
 from httpdw.config.directives.core import CONDITIONAL_SECTIONS, DIRECTORY_SECTIONS
 from httpdw.config.registry import Context, DirectiveSpec, Registry, Status, Syntax, registry
 from httpdw.config.tree import ConfigTree, Node
-from httpdw.config.values import using_context
+from httpdw.config.values import using_context, within_sections
 
 
 @dataclass
@@ -155,7 +155,7 @@ class _Validator:
             return spec
         if not self.check_status(node, spec):
             return spec
-        value = self.parse_value(node, spec)
+        value = self.parse_value(node, spec, scope)
         self.result._values[id(node)] = (node, value)
         if len(self.diags.errors) == errors_before and scope.context is Context.SERVER and not spec.section:
             name = spec.alias_of or spec.name
@@ -277,14 +277,15 @@ class _Validator:
             previous, related=related, message=f"{base_message} (also on {len(related)} other "
                                                f"line{'s' if len(related) > 1 else ''})")
 
-    def parse_value(self, node: Node, spec: DirectiveSpec) -> Any:
+    def parse_value(self, node: Node, spec: DirectiveSpec, scope: Scope) -> Any:
         words = [node.args] if spec.syntax is Syntax.RAW_ARGS else node.words()
         if spec.syntax is Syntax.ITERATE:
             words = words[:words.index("")] if "" in words else words   # Apache stops at an empty word
         if spec.parse is None:
             return words
         try:
-            return spec.parse(words, node, self.diags)
+            with within_sections(tuple(self.canonical(n) for n in scope.sections)):
+                return spec.parse(words, node, self.diags)
         except Exception as exc:  # a parser bug must not become a traceback for the user
             self.diags.error("HDW0104", f"{spec.name}: could not read the value ({type(exc).__name__}: {exc})",
                              node.pos, hint="this is a bug in httpdw; please report it with this line")

@@ -50,6 +50,29 @@ def using_context(server_root: str, loaded_modules: frozenset[str] | set[str] = 
         _context.reset(token)
 
 
+_section_names: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("sections", default=())
+
+
+@contextlib.contextmanager
+def within_sections(names: tuple[str, ...]) -> Iterator[None]:
+    """Set by the validator around each value parser: the enclosing sections, outermost first."""
+    token = _section_names.set(names)
+    try:
+        yield
+    finally:
+        _section_names.reset(token)
+
+
+def enclosing_sections() -> tuple[str, ...]:
+    """Canonical names of the sections around the directive being parsed (e.g. ("VirtualHost",
+    "Directory")), for handler checks such as ServerAlias's `only used in <VirtualHost>`."""
+    return _section_names.get()
+
+
+def in_virtual_host() -> bool:
+    return "VirtualHost" in _section_names.get()
+
+
 def server_root() -> str:
     return _context.get().server_root
 

@@ -436,3 +436,24 @@ def test_mutex_types_of_modules_need_the_module(tmp_path) -> None:
                         loaded_modules={"ssl_module": Node("LoadModule", "ssl_module x", Pos("t.conf", 1))}), diags)
     assert not diags.items
     assert messages(one("Mutex", "default MPM-ACCEPT")) == ["Mutex type MPM-ACCEPT is not valid"]
+
+
+def test_parsers_can_see_their_enclosing_sections(monkeypatch) -> None:
+    from httpdw.config import values
+    from httpdw.config.registry import registry
+    seen = []
+    spec = registry().get("ServerAdmin")
+    original = spec.parse
+
+    def spy(words, node, diags):
+        seen.append((values.enclosing_sections(), values.in_virtual_host()))
+        return original(words, node, diags)
+
+    object.__setattr__(spec, "parse", spy)
+    try:
+        L = Lines()
+        run(L.d("ServerAdmin", "a@b"), L.s("VirtualHost", "*:80", lambda: L.s("IfModule", "x", lambda: L.d(
+            "ServerAdmin", "c@d"))))
+    finally:
+        object.__setattr__(spec, "parse", original)
+    assert seen == [((), False), (("VirtualHost",), True)]
