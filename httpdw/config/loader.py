@@ -133,6 +133,7 @@ class _Loader:
         self.include_chain: tuple[Pos, ...] = ()  #: the Include lines that led here, innermost first
         self.depth = 0                            #: nesting cost in use (see enter)
         self.in_true_unclosed = 0                 #: inside a true conditional that was never closed
+        self._loaded_cache: tuple[tuple[str, ...], frozenset[str]] | None = None
         self.handlers: dict[str, Callable[[Node], list[Node] | None]] = {
             "include": lambda n: self.include_directive(n, optional=False),
             "includeoptional": lambda n: self.include_directive(n, optional=True),
@@ -334,8 +335,12 @@ class _Loader:
                                               "ones are reported as not applicable")
         return None
 
-    def loaded_identifiers(self) -> set[str]:
-        return set(modules.always_loaded()) | set(self.tree.loaded_modules)
+    def loaded_identifiers(self) -> frozenset[str]:
+        """Built-in and provided modules plus those LoadModule named so far (cached per change)."""
+        if self._loaded_cache is None or len(self._loaded_cache[0]) != len(self.tree.loaded_modules):
+            names = tuple(self.tree.loaded_modules)
+            self._loaded_cache = (names, modules.always_loaded() | frozenset(names))
+        return self._loaded_cache[1]
 
     # -- conditional sections -----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ Apache records for it (`mod_mime.c`, the other name <IfModule> accepts), the Deb
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from dataclasses import dataclass
 from typing import Collection, Iterable
@@ -308,6 +309,7 @@ def source_of(identifier: str) -> str:
     return "mod_" + identifier.removesuffix("_module") + ".c"
 
 
+@functools.cache
 def always_loaded() -> frozenset[str]:
     """Identifiers of the modules loaded whatever the config says (built in or provided)."""
     return frozenset(m.identifier for m in MODULES.values() if m.always_loaded)
@@ -338,8 +340,22 @@ def is_loaded(ifmodule_arg: str, loaded: Collection[str]) -> bool:
     or its source file name: `mpm_worker_module` and `worker.c` match, `mod_mpm_worker.c`,
     `mpm_worker`, `worker` and `WORKER.C` do not."""
     negated, name = parse_ifmodule_arg(ifmodule_arg)
-    found = bool(name) and (name in loaded or any(source_of(i) == name for i in loaded))
-    return found != negated
+    return _named_module_loaded(name, loaded) != negated
+
+
+def _named_module_loaded(name: str, loaded: Collection[str]) -> bool:
+    if not name:
+        return False
+    if name in loaded:
+        return True
+    by_source = _BY_SOURCE.get(name)
+    if by_source is not None:
+        return by_source.identifier in loaded
+    # a module the table does not know, loaded by LoadModule: Apache would see mod_<name>.c
+    if name.startswith("mod_") and name.endswith(".c"):
+        guess = name[4:-2] + "_module"
+        return guess in loaded and guess not in MODULES
+    return False
 
 
 def modules_provided() -> list[Module]:

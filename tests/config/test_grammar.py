@@ -329,7 +329,9 @@ def test_huge_file_parses_in_a_few_seconds():
     elapsed = time.monotonic() - started
     assert len(nodes) == 20_000 and not diags.items
     assert nodes[-1].children[1].pos.line == 100_000 - 1
-    assert elapsed < 10, elapsed
+    # ~2 s on an idle 2-core machine; the bound only guards against quadratic behaviour, with
+    # room for a machine busy with other test processes
+    assert elapsed < 20, elapsed
 
 
 # --------------------------------------------------------------------------- never raises
