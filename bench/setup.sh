@@ -31,7 +31,9 @@ fi
 pip_missing=()
 "$PYTHON" -c "import gunicorn" 2>/dev/null || pip_missing+=(gunicorn)
 "$PYTHON" -c "import matplotlib" 2>/dev/null || pip_missing+=(matplotlib)
-command -v py-spy >/dev/null 2>&1 || "$PYTHON" -c "import shutil,sys,os; sys.exit(0 if os.path.exists(os.path.join(os.path.dirname(sys.executable),'py-spy')) else 1)" || pip_missing+=(py-spy)
+# run.py looks for py-spy beside the interpreter first, then on PATH.
+py_bin="$(dirname "$("$PYTHON" -c 'import sys; print(sys.executable)')")"
+[ -x "$py_bin/py-spy" ] || command -v py-spy >/dev/null 2>&1 || pip_missing+=(py-spy)
 "$PYTHON" -c "import psutil" 2>/dev/null || pip_missing+=(psutil)
 if [ "${#pip_missing[@]}" -gt 0 ]; then
     echo "setup: pip installing ${pip_missing[*]} into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
