@@ -96,8 +96,13 @@ def write_chart(path: Path, summary: dict) -> str:
     names = [name for name, per_server in summary.items() if any(e["metrics"] for e in per_server.values())]
     if not names:
         return "chart: skipped (no workload has results)"
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 4.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    ncols = min(3, len(names))
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 4.0 * nrows), squeeze=False)
+    flat_axes = [ax for row in axes for ax in row]
+    for ax in flat_axes[len(names):]:
+        ax.set_visible(False)
+    for ax, name in zip(flat_axes, names):
         workload = WORKLOADS[name]
         servers, medians, below, above = [], [], [], []
         for server, entry in summary[name].items():
