@@ -13,14 +13,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from httpdw.config import loader, modules, validate
 from httpdw.config.diagnostics import Diagnostic, Diagnostics, Severity
 from httpdw.config.model import Listener, MpmSettings, ServerConfig
 from httpdw.config.tree import ConfigTree, Node
 from httpdw.config.worker_rules import (DEFAULTS as WORKER_DEFAULTS, WorkerLine, WorkerResult,
                                         run_worker_rules)
-
-#: MPMs other than worker that a real config may load (Debian loads mpm_event_module)
-OTHER_MPMS = ("mpm_event_module", "mpm_prefork_module")
 
 
 @dataclass
@@ -56,17 +54,13 @@ def load_config(config_file: str, *, server_root: str | None = None, defines: Se
     first_limits: (ServerLimit, ThreadLimit) from the first load, on restarts (Apache keeps them).
     startup: True for the first load (Apache's console wording), False for restarts (log wording).
     """
-    from httpdw.config import loader, validate   # the stages below this one
-
     diags = Diagnostics()
     env = _read_envvars(envvars, diags) if envvars else None
     tree = loader.load_tree(config_file, server_root=server_root, defines=tuple(defines),
                             directives_before=tuple(directives_before),
-                            directives_after=tuple(directives_after), diags=diags,
-                            **({"env": env} if env is not None else {}))
+                            directives_after=tuple(directives_after), diags=diags, env=env)
     validation = validate.validate(tree, diags)
     server_values: Mapping[str, list[tuple[Any, Node]]] = validation.server_values
-    _report_other_mpm(tree, diags)
 
     worker, order_warnings = run_worker_rules(_worker_lines(tree, server_values), startup=startup,
                                               first_limits=first_limits,
@@ -86,8 +80,6 @@ def load_config(config_file: str, *, server_root: str | None = None, defines: Se
 
 def _read_envvars(path: str, diags: Diagnostics) -> dict[str, str]:
     """The envvars file's variables layered over the process environment (for ${VAR})."""
-    from httpdw.config import loader
-
     try:
         values = loader.read_envvars(path)
     except (OSError, UnicodeError) as exc:
@@ -203,33 +195,27 @@ def _error_log(tree: ConfigTree, server_values) -> str:
 
 
 def _log_level(server_values) -> str:
-    """The main LogLevel word (per-module settings like `ssl:info` are for the modules themselves)."""
-    value = _last(server_values, "LogLevel")
-    words = value if isinstance(value, (list, tuple)) else ([value] if isinstance(value, str) else [])
-    main = [w for w in words if isinstance(w, str) and ":" not in w]
-    return main[-1].lower() if main else "warn"
+    """LogLevel as the error log applies it: the main level word, then the per-module `module:level`
+    words (e.g. "info mpm_worker:debug"). Several LogLevel lines accumulate as in Apache: the last main
+    level wins, module settings add up (a later one for the same module replaces the earlier)."""
+    main = "warn"
+    per_module: dict[str, str] = {}
+    for value, _node in server_values.get("LogLevel", []):
+        words = value if isinstance(value, (list, tuple)) else ([value] if isinstance(value, str) else [])
+        for w in words:
+            if not isinstance(w, str):
+                continue
+            if ":" in w:
+                module, _, level = w.rpartition(":")
+                per_module[module] = level.lower()
+            else:
+                main = w.lower()
+    return " ".join([main, *(f"{m}:{lvl}" for m, lvl in per_module.items())])
 
 
 def _modules(tree: ConfigTree) -> frozenset[str]:
     """Module identifiers httpdw considers loaded: its built-ins plus the LoadModule'd ones."""
-    try:
-        from httpdw.config import modules
-        builtin = set(getattr(modules, "builtin_modules", lambda: ())())
-    except ImportError:
-        builtin = set()
-    return frozenset(builtin | set(tree.loaded_modules))
-
-
-def _report_other_mpm(tree: ConfigTree, diags: Diagnostics) -> None:
-    """HDW0110 for a LoadModule of another MPM, unless the loader already said so."""
-    if any(d.code == "HDW0110" for d in diags):
-        return
-    for name in OTHER_MPMS:
-        node = tree.loaded_modules.get(name)
-        if node is not None:
-            diags.warning("HDW0110", f"{name} is loaded; httpdw always runs the worker MPM", node.pos,
-                          hint="event's directives are the worker's and apply; prefork-only ones are "
-                               "reported as not applicable")
+    return modules.builtin_modules() | frozenset(tree.loaded_modules)
 
 
 def _start_errors(mpm: MpmSettings) -> tuple[Diagnostic, ...]:

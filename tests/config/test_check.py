@@ -50,7 +50,7 @@ def test_model_of_a_plain_config(root):
     assert mpm.pid_file == str(root / "run" / "httpd.pid")
     assert mpm.core_dump_directory == str(root)
     assert config.error_log == str(root / "logs" / "err.log")
-    assert config.log_level == "info"
+    assert config.log_level == "info core:debug"      # main level, then the per-module ones
     assert config.server_name == "www.example.test"
     assert config.server_root == str(root)
     assert result.files == [str(root / "httpd.conf")]
@@ -135,6 +135,11 @@ def test_user_group_scoreboard_coredump(root):
     assert (mpm.user, mpm.group) == ("nobody", "nogroup")
     assert mpm.scoreboard_file == str(root / "logs" / "sb")
     assert mpm.core_dump_directory == str(root / "cores")
+
+
+def test_loglevel_lines_accumulate(root):
+    result = load(root, "LogLevel info mpm_worker:debug\nLogLevel error core:info mpm_worker:warn\n")
+    assert result.config.log_level == "error mpm_worker:warn core:info"
 
 
 def test_piped_error_log_is_kept_as_written(root):
