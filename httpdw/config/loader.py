@@ -112,8 +112,12 @@ class _FileFacts:
     deferred_unclosed: set = field(default_factory=set)
     malformed: set = field(default_factory=set)
     ignored_closers: dict[str, list[tuple[Pos, str]]] = field(default_factory=dict)
+    #: the parsed files themselves: the facts are keyed by id(node), so every node must stay
+    #: alive until loading ends (a dropped false branch's id could otherwise be reused)
+    keep_alive: list[ParsedFile] = field(default_factory=list)
 
     def add(self, filename: str, parsed: ParsedFile) -> None:
+        self.keep_alive.append(parsed)
         self.closing_quirks.update(parsed.closing_quirks)
         self.deferred_unclosed |= parsed.deferred_unclosed
         self.malformed |= parsed.malformed
