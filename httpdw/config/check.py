@@ -221,7 +221,6 @@ def _modules(tree: ConfigTree) -> frozenset[str]:
 def _start_errors(mpm: MpmSettings) -> tuple[Diagnostic, ...]:
     if mpm.listeners:
         return ()
-    return (Diagnostic(Severity.ERROR, "AH00015", "no listening sockets available, shutting down "
-                       "(at start; `apache2 -t` does not report it either)", None,
-                       "add a Listen line, e.g. Listen 8080"),)
-
+    return (Diagnostic(Severity.ERROR, "AH00015", "no listening sockets available, shutting down", None,
+                       "add a Listen line, e.g. Listen 8080 (Apache reports this only when it starts, "
+                       "not under -t)"),)

@@ -11,6 +11,7 @@ samples/README.md; `JSON_SCHEMA_VERSION` changes when a field changes meaning.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -144,7 +145,7 @@ def diagnostic_text(d: Diagnostic, sources: SourceLines) -> Text:
 def render_text(result: "ConfigResult", stream: TextIO, *, strict: bool = False, color: bool | None = None) -> None:
     """Every diagnostic, then a summary, then `Syntax OK` when there is no error (Apache's last line)."""
     console = make_console(stream, color)
-    items = list(result.diagnostics) + list(result.start_errors)
+    items = list(result.diagnostics) + _start_notes(result)
     sources = SourceLines(items)
     for d in items:
         console.print(diagnostic_text(d, sources), end="")
@@ -156,6 +157,15 @@ def render_text(result: "ConfigResult", stream: TextIO, *, strict: bool = False,
         console.print(Text(summary, style="bold"))
     if not result.diagnostics.has_errors():
         console.print("Syntax OK")
+
+
+def _start_notes(result: "ConfigResult") -> list[Diagnostic]:
+    """Start-only problems, shown as notes (they do not fail configtest, as in Apache) and only for a
+    config without errors (with errors it cannot start anyway)."""
+    if result.diagnostics.has_errors():
+        return []
+    return [dataclasses.replace(d, severity=Severity.NOTE, message="a start would fail: " + d.message)
+            for d in result.start_errors]
 
 
 # --------------------------------------------------------------------------- JSON
@@ -247,7 +257,7 @@ def github_annotation(d: Diagnostic) -> str:
 
 
 def render_github(result: "ConfigResult") -> str:
-    return "".join(github_annotation(d) + "\n" for d in list(result.diagnostics) + list(result.start_errors))
+    return "".join(github_annotation(d) + "\n" for d in list(result.diagnostics) + _start_notes(result))
 
 
 # --------------------------------------------------------------------------- --effective

@@ -77,7 +77,7 @@ def test_no_listen_is_shown_but_does_not_fail(server_root, write_conf):
     conf = write_conf(f"ServerRoot {server_root}\nErrorLog logs/error_log\nServerName localhost\n")
     run = run_inprocess("-f", conf, "-t")
     assert run.code == 0
-    assert "[AH00015] no listening sockets available" in run.stderr
+    assert "note: [AH00015] a start would fail: no listening sockets available" in run.stderr
     assert run.stderr.rstrip().endswith("Syntax OK")
 
 
