@@ -347,3 +347,50 @@ def test_a_child_that_cannot_start_stops_the_server(make_server):
     assert "AH02155: getpwuid: couldn't determine user name from uid 4000000" in text
     assert text.count("started: slot") <= 4     # no fork loop
     assert not os.path.exists(server.pid_file)
+
+
+def test_single_process_mode_x(make_server):
+    server = make_server(threads_per_child=3)
+    server.proc = subprocess.Popen(server.command("start", "-X"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: _try_get(server.port, "/pid"), 10, what="-X serving")
+    pid, slot, _ = _try_get(server.port, "/pid").split()
+    assert int(pid) == server.proc.pid and server.children() == []   # served by the process itself, no fork
+    assert server.parent().num_threads() == 3 + 2
+    assert os.path.exists(server.pid_file)
+    server.signal(signal.SIGTERM)
+    assert server.proc.wait(10) == 0
+    assert not os.path.exists(server.pid_file)
+
+
+def test_thread_stack_size_warning_and_core_dump_directory(make_server, tmp_path):
+    cores = tmp_path / "cores"
+    cores.mkdir()
+    server = make_server(start_servers=2, threads_per_child=2, thread_stack_size=1000,
+                         core_dump_directory=str(cores)).start()
+    wait_until(lambda: server.log_text().count("AH02435: WARNING: ThreadStackSize of 1000 is inappropriate, "
+                                               "using default") == 2, 5, what="AH02435 from each child")
+    assert all(c.cwd() == str(cores) for c in server.children())
+    assert server.get("/") == "ok\n"
+
+
+def test_graceful_shutdown_timeout_bounds_graceful_stop(make_server):
+    server = make_server(start_servers=1, threads_per_child=2, graceful_shutdown_timeout=1).start()
+    t = threading.Thread(target=_try_get, args=(server.port, "/sleep/8000"), daemon=True)
+    t.start()
+    wait_until(lambda: any(w.state == "W" for w in server.snapshot().workers[0]), 5, what="busy worker")
+    started = time.monotonic()
+    server.signal(signal.SIGWINCH)
+    assert server.proc.wait(10) == 0
+    assert time.monotonic() - started < 4      # 1 s of grace, then the children are reclaimed
+    assert server.children() == []
+
+
+def test_graceful_restart_reopens_the_error_log(make_server):
+    server = make_server(start_servers=1, threads_per_child=2).start()
+    old_log = server.error_log
+    server.error_log = os.path.join(server.root, "logs", "error_log.new")
+    server.write_config()
+    server.signal(signal.SIGUSR1)
+    wait_until(lambda: os.path.exists(server.error_log) and "AH00292" in server.log_text(), 5, what="new log")
+    with open(old_log) as f:
+        assert "AH00297: SIGUSR1 received.  Doing graceful restart" in f.read()

@@ -328,3 +328,44 @@ def test_html_page_has_counters_scoreboard_and_table():
     assert "GET /&lt;script&gt; HTTP/1.1" in page and "<script>" not in page
     brief = status_text.html_page(board.snapshot(), "localhost", False, now=time.time(), load=(0, 0, 0))
     assert "PID Key" in brief and "Total accesses" not in brief
+
+
+# ------------------------------------------------------------------------------------------ listeners
+
+def test_listener_socket_options_and_ipv6():
+    import socket as socketmod
+    from httpdw.config.model import Listener, MpmSettings
+    from httpdw.mpm.listeners import ListenError, bind_all
+    settings = MpmSettings(listeners=(Listener("127.0.0.1", 0), Listener("::1", 0)), send_buffer_size=65536,
+                           receive_buffer_size=32768, listen_backlog=17)
+    try:
+        bound, dropped = bind_all(settings)
+    except ListenError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        assert dropped == [] and [b.sock.family for b in bound] == [socketmod.AF_INET, socketmod.AF_INET6]
+        s = bound[0].sock
+        assert s.getsockopt(socketmod.SOL_SOCKET, socketmod.SO_REUSEADDR) == 1
+        assert s.getsockopt(socketmod.SOL_SOCKET, socketmod.SO_SNDBUF) >= 65536   # Linux doubles it
+        assert s.getsockopt(socketmod.SOL_SOCKET, socketmod.SO_RCVBUF) >= 32768
+        # a graceful restart keeps the sockets whose address did not change, drops the others
+        again, gone = bind_all(MpmSettings(listeners=(Listener("127.0.0.1", 0),)), keep=bound)
+        assert again[0].sock is bound[0].sock and gone[0].sock is bound[1].sock
+    finally:
+        for b in bound:
+            b.sock.close()
+
+
+def test_bind_failure_has_apaches_wording():
+    import socket as socketmod
+    from httpdw.config.model import Listener, MpmSettings
+    from httpdw.mpm.listeners import ListenError, bind_all
+    with socketmod.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ListenError, match=rf"^\(98\)Address already in use: AH00072: make_sock: could not "
+                                              rf"bind to address 127\.0\.0\.1:{port}$"):
+            bind_all(MpmSettings(listeners=(Listener("127.0.0.1", port),)))
+    with pytest.raises(ListenError, match="no listening sockets available, shutting down"):
+        bind_all(MpmSettings(listeners=()))
