@@ -22,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cli_helpers import PROCESS_TIMEOUT, run_process
+from httpdw.config.values import c_atoi
+from httpdw.config.worker_rules import DEFAULTS, RULES, apply_worker_rules
 
 pytestmark = [pytest.mark.apache,
               pytest.mark.skipif(shutil.which("apache2") is None, reason="needs Debian's apache2 (the oracle)")]
@@ -237,7 +240,6 @@ def test_same_verdict_codes_and_values_as_apache(tmp_path, case):
 
 
 def test_every_worker_rule_row_is_covered():
-    from httpdw.config.worker_rules import RULES
     covered = {c.id.split("_")[0] for c in CASES if c.id.startswith("row")}
     rows = {f"row{r.number}" for r in RULES if r.code}     # rows with a console variant (-t shows them)
     assert rows <= covered, rows - covered
@@ -248,3 +250,21 @@ def test_every_deliberate_difference_is_used():
     for key in DELIBERATE_DIFFERENCES:
         if key.startswith("case:"):
             assert key[5:] in ids, key
+
+
+# --------------------------------------------------------------------------- random worker values
+
+worker_value = st.one_of(st.integers(-3, 70), st.integers(-100, 25000), st.sampled_from(["25x", "abc", "1e3", "-0"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(sorted(DEFAULTS)), worker_value.map(str), max_size=7))
+def test_random_worker_values_give_apaches_warnings(tmp_path, values):
+    """The rules table alone against Apache's check_config, on random values of the seven directives."""
+    (tmp_path / "logs").mkdir(exist_ok=True)
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(preamble(tmp_path) + "".join(f"{name} {value}\n" for name, value in values.items()))
+    apache = apache_outcome(conf)
+    assert apache.code == 0, apache
+    ours = apply_worker_rules({name: c_atoi(value) for name, value in values.items()}, start_floors=False)
+    assert [(d.code, d.message) for d in ours.diagnostics] == apache.warnings
