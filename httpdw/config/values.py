@@ -162,7 +162,16 @@ def warn_if_not_plain(text: str, result: int, node: Any, diags: Diagnostics) -> 
 
 
 def node_name(node: Any) -> str:
+    """The name as written in the file (for messages about what the user wrote)."""
     return getattr(node, "name", "directive")
+
+
+def canonical_name(node: Any) -> str:
+    """The declared spelling (`sendbuffersize` -> `SendBufferSize`): Apache's handlers print their
+    directive's name as a constant, whatever the case in the file."""
+    from httpdw.config.registry import registry   # at call time: the registry imports the parsers
+    spec = registry().get(node_name(node))
+    return spec.name.lstrip("<") if spec is not None else node_name(node)
 
 
 def pos_of(node: Any):
@@ -190,7 +199,7 @@ def atoi_min(minimum: int, message: str, *, allow_zero: bool = False) -> Callabl
     def parse(words: list[str], node: Any, diags: Diagnostics) -> int:
         value = atoi_value(words, node, diags)
         if value < minimum and not (allow_zero and value == 0):
-            error(diags, node, message.format(name=node_name(node)),
+            error(diags, node, message.format(name=canonical_name(node)),
                   hint=f"use a value of at least {minimum}" + (" (or 0)" if allow_zero else ""))
         return value
 
@@ -203,7 +212,7 @@ def strtol_nonneg(words: list[str], node: Any, diags: Diagnostics) -> int:
     text = words[0] if words else ""
     value, overflow = c_strtol(text)
     if value < 0 or overflow:
-        error(diags, node, f"Invalid {node_name(node)} value: {text}",
+        error(diags, node, f"Invalid {canonical_name(node)} value: {text}",
               hint="use a non-negative whole number")
         return 0
     stripped = text.strip(C_SPACE)
@@ -239,7 +248,7 @@ def path_value(words: list[str], node: Any, diags: Diagnostics) -> str:
 def existing_directory(words: list[str], node: Any, diags: Diagnostics) -> str:
     """A ServerRoot-relative path that must be an existing directory (CoreDumpDirectory's checks)."""
     path = path_value(words, node, diags)
-    name = node_name(node)
+    name = canonical_name(node)
     if not os.path.exists(path):
         error(diags, node, f"{name} {path} does not exist", hint="create the directory or point to an existing one")
     elif not os.path.isdir(path):
@@ -252,7 +261,7 @@ def size_value(words: list[str], node: Any, diags: Diagnostics) -> int:
     LimitRequestBody): anything else is an error that names the value."""
     text = words[0] if words else ""
     if not re.fullmatch(r"[0-9]+", text.strip(C_SPACE)):
-        error(diags, node, f"{node_name(node)} requires a non-negative integer, not '{text}'",
+        error(diags, node, f"{canonical_name(node)} requires a non-negative integer, not '{text}'",
               hint="write the size in bytes as plain digits")
         return 0
     return int(text)
@@ -272,7 +281,7 @@ def choice(*allowed: str, message: str) -> Callable[[list[str], Any, Diagnostics
     def parse(words: list[str], node: Any, diags: Diagnostics) -> str:
         arg = words[0] if words else ""
         if arg.lower() not in canon:
-            error(diags, node, message.format(arg=arg, name=node_name(node)),
+            error(diags, node, message.format(arg=arg, name=canonical_name(node)),
                   hint="use one of: " + ", ".join(allowed))
             return arg
         return canon[arg.lower()]

@@ -457,3 +457,8 @@ def test_parsers_can_see_their_enclosing_sections(monkeypatch) -> None:
     finally:
         object.__setattr__(spec, "parse", original)
     assert seen == [((), False), (("VirtualHost",), True)]
+
+
+def test_section_messages_use_the_declared_spelling() -> None:
+    diags, _ = run(Node("directory", "", Pos("t.conf", 1), children=[]))
+    assert messages(diags) == ["<Directory> directive requires additional arguments"]

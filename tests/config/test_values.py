@@ -146,3 +146,14 @@ def test_module_loaded_accepts_apache_spellings() -> None:
         assert values.module_loaded("ssl_module") and values.module_loaded("core")
         assert values.module_loaded("mpm_worker")
         assert not values.module_loaded("rewrite")
+
+
+def test_apaches_constant_names_whatever_the_case_in_the_file() -> None:
+    diags = Diagnostics()
+    values.atoi_min(512, "{name} must be >= 512 bytes, or 0 for system default.", allow_zero=True)(
+        ["5"], node("sendbuffersize"), diags)
+    values.strtol_nonneg(["-1"], node("MAXMEMFREE"), diags)
+    values.existing_directory(["/no/such"], node("coredumpdirectory"), diags)
+    assert [d.message for d in diags.errors] == ["SendBufferSize must be >= 512 bytes, or 0 for system default.",
+                                                 "Invalid MaxMemFree value: -1",
+                                                 "CoreDumpDirectory /no/such does not exist"]

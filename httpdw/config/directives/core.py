@@ -15,7 +15,8 @@ from typing import Any
 from httpdw.config.diagnostics import Diagnostics
 from httpdw.config.directives.apache_known import apache_desc
 from httpdw.config.registry import Context, Syntax, declare
-from httpdw.config.values import (c_atoi, error, module_loaded, path_value, text_value, words_value)
+from httpdw.config.values import (c_atoi, canonical_name, error, module_loaded, path_value, text_value,
+                                  words_value)
 
 ANY = Context.SERVER | Context.VHOST | Context.DIRECTORY | Context.HTACCESS
 ANY_CONF = Context.SERVER | Context.VHOST | Context.DIRECTORY       # "anywhere" but not .htaccess
@@ -131,7 +132,7 @@ def section_args(words: list[str], node: Any, diags: Diagnostics) -> list[str]:
     Apache tests the raw text, so `<Directory "">` passes this check."""
     raw = getattr(node, "args", " ".join(words))
     if not raw.strip():
-        error(diags, node, f"<{getattr(node, 'name', 'section')}> directive requires additional arguments",
+        error(diags, node, f"<{canonical_name(node)}> directive requires additional arguments",
               hint="give the section its argument, e.g. <Directory /var/www>", code="HDW0103")
     return words_value(words, node, diags)
 
@@ -139,7 +140,7 @@ def section_args(words: list[str], node: Any, diags: Diagnostics) -> list[str]:
 def no_section_args(words: list[str], node: Any, diags: Diagnostics) -> list[str]:
     """<Else> takes no argument."""
     if getattr(node, "args", "").strip():
-        error(diags, node, f"<{getattr(node, 'name', 'Else')}> does not take an argument",
+        error(diags, node, f"<{canonical_name(node)}> does not take an argument",
               hint="write <Else> alone; use <ElseIf expr> for a condition", code="HDW0103")
     return []
 
