@@ -14,6 +14,7 @@ sections come after the main server's in each group.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import os
 import re
@@ -327,11 +328,11 @@ class Server:
     location_sections: tuple[Section, ...] = ()
     pos: Pos | None = None
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return self.server_name_only or "localhost"
 
-    @property
+    @functools.cached_property
     def server_name_only(self) -> str:
         """ServerName without scheme and port."""
         name = self.server_name or ""

@@ -36,7 +36,7 @@ class LogRecord:
         self.start = 0.0
         self.duration = 0.0
         self.headers_in: dict[str, str] = {}
-        self.headers_out: dict[str, str] = {}
+        self.headers_out: list[tuple[str, str]] = []   #: the response's fields, as sent
         self.server_name = self.host_name = ""
         self.env: dict[str, str] = {}
         self.remote_host: str | None = None
@@ -66,8 +66,13 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+_clf_cache: list = [-1, ""]
+
+
 def clf_time(ts: float, fmt: str | None = None) -> str:
     """%t: [23/Nov/2026:11:57:50 +0000] in local time, as Apache; %{strftime}t when fmt is given."""
+    if fmt is None and int(ts) == _clf_cache[0]:
+        return _clf_cache[1]
     lt = time.localtime(ts)
     if fmt:
         if fmt in ("sec", "msec", "usec"):
@@ -81,8 +86,10 @@ def clf_time(ts: float, fmt: str | None = None) -> str:
     off = lt.tm_gmtoff // 60
     sign = "-" if off < 0 else "+"
     off = abs(off)
-    return (f"[{lt.tm_mday:02d}/{_MONTHS[lt.tm_mon - 1]}/{lt.tm_year}:{lt.tm_hour:02d}:{lt.tm_min:02d}:"
+    text = (f"[{lt.tm_mday:02d}/{_MONTHS[lt.tm_mon - 1]}/{lt.tm_year}:{lt.tm_hour:02d}:{lt.tm_min:02d}:"
             f"{lt.tm_sec:02d} {sign}{off // 60:02d}{off % 60:02d}]")
+    _clf_cache[0], _clf_cache[1] = int(ts), text     # one list store: safe across threads
+    return text
 
 
 Item = Callable[[LogRecord], str]
@@ -146,7 +153,7 @@ def _item(code: str, arg: str | None, final: bool) -> Item:
         return lambda r: escape(r.headers_in[key]) if r.headers_in.get(key) else "-"
     if code == "o":
         key = (arg or "").lower()
-        return lambda r: escape(r.headers_out[key]) if r.headers_out.get(key) else "-"
+        return lambda r: _dash(escape(next((v for k, v in r.headers_out if k.lower() == key), "")))
     if code == "e":
         return lambda r: escape(r.env[arg]) if r.env.get(arg) else "-"
     if code == "n":
@@ -175,6 +182,24 @@ def _item(code: str, arg: str | None, final: bool) -> Item:
     # mod_log_config refuses unknown directives at config time; here a literal keeps the line useful
     text = "%" + ("{" + arg + "}" if arg is not None else "") + code
     return lambda r: text
+
+
+class _Inline:
+    """An item that can also be written as an f-string expression."""
+
+    __slots__ = ("func", "inline")
+
+    def __init__(self, func: Item, inline: str):
+        self.func = func
+        self.inline = inline
+
+    def __call__(self, r: LogRecord) -> str:
+        return self.func(r)
+
+
+def _hdr(headers: dict, key: str) -> str:
+    v = headers.get(key)
+    return escape(v) if v else "-"
 
 
 def _cookie(header: str, name: str) -> str:
@@ -247,14 +272,57 @@ def compile_format(fmt: str) -> Callable[[LogRecord], str]:
         item = _item(code, arg, final or code != "s")
         if statuses:
             item = _with_condition(item, tuple(statuses), negate)
+        else:
+            inline = _INLINE.get((code, (final or code != "s") if code == "s" else None)) if arg is None else None
+            if code == "i" and arg is not None:
+                inline = "{_hdr(r.headers_in, %r)}" % arg.lower()
+            if inline is not None:
+                item = _Inline(item, inline)
         parts.append(item)
     if lit:
         parts.append("".join(lit))
-    items = tuple(parts)
+    return _generate(parts)
 
-    def render(r: LogRecord) -> str:
-        return "".join(p if p.__class__ is str else p(r) for p in items)
-    return render
+
+#: expressions for the most common items, so a whole format compiles to one f-string
+_INLINE = {
+    ("h", None): "{(r.remote_host or r.client_ip)}",
+    ("l", None): "-",
+    ("r", None): "{_esc(r.request_line)}",
+    ("s", True): "{r.status}",
+    ("O", None): "{r.bytes_out}",
+    ("I", None): "{r.bytes_in}",
+    ("B", None): "{r.body_bytes}",
+    ("b", None): "{r.body_bytes or '-'}",
+    ("t", None): "{_clf(r.start)}",
+    ("a", None): "{r.client_ip}",
+    ("A", None): "{r.local_ip}",
+    ("m", None): "{_esc(r.method)}",
+    ("U", None): "{_esc(r.uri)}",
+    ("H", None): "{r.protocol}",
+    ("v", None): "{r.server_name}",
+}
+
+
+def _generate(parts: list) -> Callable[[LogRecord], str]:
+    """Turn compiled parts into one function whose body is a single f-string."""
+    namespace: dict[str, Any] = {"_esc": escape, "_clf": clf_time, "_hdr": _hdr}
+    pieces = []
+    for n, part in enumerate(parts):
+        if isinstance(part, str):
+            # literal text goes in as a variable: no quoting rules to get wrong
+            namespace[f"_l{n}"] = part
+            pieces.append("{_l%d}" % n)
+            continue
+        inline = getattr(part, "inline", None)
+        if inline is not None:
+            pieces.append(inline)
+        else:
+            namespace[f"_i{n}"] = part
+            pieces.append("{_i%d(r)}" % n)
+    source = 'def render(r):\n    return f"""' + "".join(pieces) + '"""\n'
+    exec(compile(source, "<LogFormat>", "exec"), namespace)
+    return namespace["render"]
 
 
 class AccessLog:

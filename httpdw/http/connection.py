@@ -26,7 +26,7 @@ from httpdw.http.errors import DROPS_CONNECTION, error_page, esc, signature
 from httpdw.http.mapping import MapError, Walker, request_path, translate
 from httpdw.http.mime import file_meta
 from httpdw.http.parser import BODY_CHUNKED, BodyReader, Head, ParseError, check_limits, find_head_end, \
-    parse_head, skip_blank_lines
+    RequestParser, skip_blank_lines
 from httpdw.http.response import DateCache, status_bytes
 from httpdw.http.static import FileCache, if_range_ok, meets_conditions, multipart_parts, parse_ranges
 
@@ -46,7 +46,7 @@ SENDFILE_MIN = 256 * 1024
 class Response:
     """What to send: status, header fields (before Content-Length), and a body source."""
 
-    __slots__ = ("status", "fields", "ctype", "body", "file", "length", "parts", "tail", "chunked", "sendfile")
+    __slots__ = ("status", "fields", "ctype", "body", "file", "length", "parts", "tail", "chunked", "sendfile", "block")
 
     def __init__(self, status: int, ctype: str | None = None, body: bytes = b"", fields=None):
         self.status = status
@@ -59,6 +59,7 @@ class Response:
         self.tail = b""
         self.chunked = False
         self.sendfile = False
+        self.block: bytes | None = None       # pre-encoded `fields` (static files)
 
 
 class ServerRuntime:
@@ -69,13 +70,15 @@ class ServerRuntime:
         self.walker = Walker(server)
         self.logs = logs
         self.htaccess_reported: set[str] = set()
+        #: raw request path -> (uri, filename, conf) for paths that map to a plain readable file
+        self.fast: dict[str, tuple] = {}
 
 
 class Request:
     """One request being served (what handlers and the log see)."""
 
     __slots__ = ("head", "method", "server", "rt", "uri", "query", "conf", "filename", "host", "port",
-                 "client", "record", "body", "expect_continue", "continue_sent", "internal", "now", "status_orig")
+                 "fast_key", "record", "body", "expect_continue", "continue_sent", "internal", "now", "status_orig")
 
     def __init__(self, head: Head):
         self.head = head
@@ -92,6 +95,7 @@ class Request:
         self.expect_continue = False
         self.continue_sent = False
         self.internal = 0
+        self.fast_key: str | None = None
         self.now = 0.0
         self.status_orig = 0
 
@@ -112,6 +116,8 @@ class Connection:
         if self.local_ip.startswith("::ffff:"):
             self.local_ip = self.local_ip[7:]
         self.default = handler.site.select(self.local_ip, self.local_port, None)
+        d = self.default
+        self.parser = RequestParser(d.limit_line, d.limit_field_size, d.limit_fields)
         self.buf = bytearray()
         self.requests = 0
         self.bytes_in = 0
@@ -169,7 +175,7 @@ class Connection:
                     data = bytes(buf[:end])
                     del buf[:end]
                     self.bytes_in = len(data)
-                    return parse_head(data, srv.limit_line, srv.limit_field_size, srv.limit_fields)
+                    return self.parser.parse(data)
                 check_limits(buf, -1, srv.limit_line, srv.limit_field_size, srv.limit_fields)
             try:
                 data = sock.recv(RECV_SIZE)
@@ -196,7 +202,6 @@ class Connection:
         rec.bytes_in = self.bytes_in
         rec.client_ip, rec.client_port = self.client_ip, self.client_port
         rec.local_ip, rec.local_port = self.local_ip, self.local_port
-        req.client = access.Client(self.client_ip, self.local_ip, head.method)
         req.body = BodyReader(head)
         req.expect_continue = False
         try:
@@ -265,6 +270,13 @@ class Connection:
         req.server = self.h.site.select(self.local_ip, self.local_port, host)
         self.bind_server(req)
         srv = req.server
+        if req.body.done and req.method in ("GET", "HEAD") and "expect" not in head.fields:
+            hit = req.rt.fast.get(path)
+            if hit is not None:
+                resp = self.fast_file(req, hit)
+                if resp is not None:
+                    return resp
+            req.fast_key = path
         try:
             req.uri = request_path(path, srv)
         except MapError as e:
@@ -291,6 +303,10 @@ class Connection:
         if req.method == "TRACE":
             return self.trace(req)
         return self.route(req, req.uri)
+
+    def client(self, req: Request) -> access.Client:
+        """What access rules test (made only when a rule needs it)."""
+        return access.Client(self.client_ip, self.local_ip, req.method)
 
     def host_name(self, host: str | None) -> str | None:
         if not host:
@@ -339,7 +355,7 @@ class Connection:
             # request.c walks existing directories only: the first missing component ends the walk
             conf = req.rt.walker.dir_config(existing_prefix(filename, root), False, uri)
         req.conf = conf
-        if not access.open_to_all(conf) and not access.allowed(conf, req.client):
+        if not access.open_to_all(conf) and not access.allowed(conf, self.client(req)):
             log.error("AH01630: client denied by server configuration: %s", filename)
             return self.error(req, 403)
         if conf.allow_override and self.htaccess_present(req, filename, root, is_dir):
@@ -357,6 +373,33 @@ class Connection:
                       handler, filename)
             return self.error(req, 500)
         return self.default_handler(req, uri, filename, st, is_dir)
+
+    def fast_file(self, req: Request, hit: tuple) -> Response | None:
+        """A path seen before that mapped to a plain file anyone may read: skip decoding, mapping
+        and access checks (all decided by the path alone) if it is still a regular file."""
+        uri, filename, conf = hit
+        try:
+            st = os.stat(filename)
+        except OSError:
+            return None
+        if not stat_mod.S_ISREG(st.st_mode):
+            return None
+        req.uri = uri
+        req.conf = conf
+        req.filename = filename
+        req.record.uri = uri
+        return self.file_response(req, filename, st)
+
+    def remember_fast(self, req: Request, uri: str, filename: str) -> None:
+        """Let the next request for the same path take fast_file(), when nothing but the path decides."""
+        conf = req.conf
+        if (req.fast_key is None or req.internal or conf.allow_override or conf.handler is not None
+                or not conf.options & OPT_FOLLOW_SYMLINKS or not access.open_to_all(conf)):
+            return
+        fast = req.rt.fast
+        if len(fast) >= 4096:
+            fast.clear()
+        fast[req.fast_key] = (uri, filename, conf)
 
     def htaccess_present(self, req: Request, filename: str, root: str, is_dir: bool) -> bool:
         """AllowOverride lets .htaccess change this directory: httpdw reads none, so it fails closed."""
@@ -428,6 +471,8 @@ class Connection:
             return self.error(req, 403)
         if uri.endswith("/"):
             return self.error(req, 404)      # a file requested as a directory: path info
+        if file_meta(os.path.basename(filename), conf, self.h.types)[3] is None:
+            self.remember_fast(req, uri, filename)
         return self.file_response(req, filename, st)
 
     def directory(self, req: Request, uri: str, dirpath: str) -> Response:
@@ -450,7 +495,7 @@ class Connection:
             if stat_mod.S_ISREG(st.st_mode):
                 sub_uri = uri + name
                 sub_conf = req.rt.walker.dir_config(candidate, False, sub_uri)
-                if not access.open_to_all(sub_conf) and not access.allowed(sub_conf, req.client):
+                if not access.open_to_all(sub_conf) and not access.allowed(sub_conf, self.client(req)):
                     continue
                 req.conf = sub_conf
                 req.filename = candidate
@@ -513,6 +558,10 @@ class Connection:
             if ranges is not None:
                 return self.range_response(req, filename, entry, base, ranges, conf)
         resp = Response(200, entry.ctype, b"", base)
+        if now - entry.mtime > 1.0:
+            if entry.block is None:
+                entry.block = "".join(f"{k}: {v}\r\n" for k, v in base).encode("latin-1", "replace")
+            resp.block = entry.block
         if req.method == "HEAD" or entry.size == 0:
             resp.length = entry.size
         elif entry.body is not None and entry.size <= SENDFILE_MIN:
@@ -739,8 +788,11 @@ class Connection:
         srv = req.server or self.default
         h = self.h
         out = [status_bytes(resp.status), h.dates.header(req.now), h.server_line]
-        for k, v in resp.fields:
-            out.append(f"{k}: {v}\r\n".encode("latin-1", "replace"))
+        if resp.block is not None:
+            out.append(resp.block)
+        else:
+            for k, v in resp.fields:
+                out.append(f"{k}: {v}\r\n".encode("latin-1", "replace"))
         status = resp.status
         head_only = req.method == "HEAD"
         chunked_body = resp.chunked and resp.file is None and resp.length is None
@@ -764,9 +816,7 @@ class Connection:
         out.append(b"\r\n")
         header = b"".join(out)
         rec = req.record
-        rec.headers_out = {k.lower(): v for k, v in resp.fields}
-        if resp.ctype:
-            rec.headers_out["content-type"] = resp.ctype
+        rec.headers_out = resp.fields + [("Content-Type", resp.ctype)] if resp.ctype else resp.fields
         sock = self.sock
         sock.settimeout(srv.timeout)
         if head_only or status in (304, 204):

@@ -159,60 +159,94 @@ def check_limits(buf: bytes | bytearray, end: int, line_limit: int, field_limit:
         start = nl + 1
 
 
-def parse_head(data: bytes, line_limit: int = 8190, field_limit: int = 8190, fields_limit: int = 100) -> Head:
-    """Parse one complete head (data ends with the blank line). Raises ParseError."""
-    check_limits(data, len(data), line_limit, field_limit, fields_limit)
-    nl = data.find(b"\n")
-    line = data[:nl - 1] if nl > 0 and data[nl - 1] == 13 else data[:nl]
-    m = _REQUEST_LINE.match(line)
-    if m is None:
-        raise ParseError(400, "", "malformed request line")
-    method = m.group(1).decode("ascii")
-    feed = data
-    if method not in LLHTTP_METHODS:
-        feed = b"GET" + data[len(m.group(1)):]
-    proto = _Proto()
-    parser = httptools.HttpRequestParser(proto)
-    try:
-        parser.feed_data(feed)
-    except httptools.HttpParserUpgrade:
-        pass                            # Upgrade/CONNECT: the head is complete; the body is not read
-    except httptools.HttpParserError as e:
-        raise ParseError(400, "", f"llhttp: {e}") from None
-    if not proto.head_done:
-        raise ParseError(400, "", "incomplete head")
-    version = parser.get_http_version()
-    if version not in ("1.0", "1.1"):
-        raise ParseError(400, "", f"unsupported protocol version HTTP/{version}")
-    head = Head()
-    head.method = method
-    head.target = proto.url.decode("latin-1")
-    head.version = version
-    head.request_line = line.decode("latin-1")
-    head.head_bytes = len(data)
-    fields: dict[str, str] = {}
-    headers = []
-    for name_b, value_b in proto.headers:
-        name = name_b.decode("latin-1")
-        value = value_b.decode("latin-1").strip(" \t")
-        headers.append((name, value))
-        key = name.lower()
-        if key in fields:
-            if key == "host":
-                raise ParseError(400, "", "more than one Host header")
-            fields[key] = fields[key] + ", " + value
+class RequestParser:
+    """One llhttp parser per connection: heads are fed exactly, bodies exactly (Content-Length) or
+    to their end (chunked), so consecutive requests of a keep-alive connection reuse it."""
+
+    __slots__ = ("proto", "parser", "line_limit", "field_limit", "fields_limit")
+
+    def __init__(self, line_limit: int = 8190, field_limit: int = 8190, fields_limit: int = 100):
+        self.line_limit = line_limit
+        self.field_limit = field_limit
+        self.fields_limit = fields_limit
+        self.proto = _Proto()
+        self.parser = httptools.HttpRequestParser(self.proto)
+
+    def _fresh(self) -> None:
+        proto = self.proto
+        if proto.after_complete or (proto.head_done and not proto.complete):
+            # the previous message was not fed to its end (or more was fed): start over
+            self.proto = proto = _Proto()
+            self.parser = httptools.HttpRequestParser(proto)
         else:
-            fields[key] = value
-    head.headers = headers
-    head.fields = fields
-    if "transfer-encoding" in fields:
-        head.body_kind = BODY_CHUNKED
-    elif "content-length" in fields:
-        head.body_kind = BODY_LENGTH
-        head.content_length = int(fields["content-length"])
-    head._parser = parser
-    head._proto = proto
-    return head
+            proto.url = bytearray()
+            proto.headers = []
+            proto.head_done = proto.complete = False
+            proto.body = []
+
+    def parse(self, data: bytes) -> Head:
+        """Parse one complete head (data ends with the blank line). Raises ParseError."""
+        # a short head cannot break a length limit: only the field count needs checking then
+        if len(data) > min(self.line_limit, self.field_limit) or data.count(b"\n") > self.fields_limit:
+            check_limits(data, len(data), self.line_limit, self.field_limit, self.fields_limit)
+        nl = data.find(b"\n")
+        line = data[:nl - 1] if nl > 0 and data[nl - 1] == 13 else data[:nl]
+        m = _REQUEST_LINE.match(line)
+        if m is None:
+            raise ParseError(400, "", "malformed request line")
+        method = m.group(1).decode("ascii")
+        feed = data
+        if method not in LLHTTP_METHODS:
+            feed = b"GET" + data[len(m.group(1)):]
+        self._fresh()
+        proto = self.proto
+        parser = self.parser
+        try:
+            parser.feed_data(feed)
+        except httptools.HttpParserUpgrade:
+            proto.after_complete = True     # Upgrade/CONNECT pauses llhttp: use a new parser next time
+            proto.complete = True
+        except httptools.HttpParserError as e:
+            raise ParseError(400, "", f"llhttp: {e}") from None
+        if not proto.head_done:
+            raise ParseError(400, "", "incomplete head")
+        version = parser.get_http_version()
+        if version not in ("1.0", "1.1"):
+            raise ParseError(400, "", f"unsupported protocol version HTTP/{version}")
+        head = Head()
+        head.method = method
+        head.target = proto.url.decode("latin-1")
+        head.version = version
+        head.request_line = line.decode("latin-1")
+        head.head_bytes = len(data)
+        fields: dict[str, str] = {}
+        headers = []
+        for name_b, value_b in proto.headers:
+            name = name_b.decode("latin-1")
+            value = value_b.decode("latin-1").strip(" \t")
+            headers.append((name, value))
+            key = name.lower()
+            if key in fields:
+                if key == "host":
+                    raise ParseError(400, "", "more than one Host header")
+                fields[key] = fields[key] + ", " + value
+            else:
+                fields[key] = value
+        head.headers = headers
+        head.fields = fields
+        if "transfer-encoding" in fields:
+            head.body_kind = BODY_CHUNKED
+        elif "content-length" in fields:
+            head.body_kind = BODY_LENGTH
+            head.content_length = int(fields["content-length"])
+        head._parser = parser
+        head._proto = proto
+        return head
+
+
+def parse_head(data: bytes, line_limit: int = 8190, field_limit: int = 8190, fields_limit: int = 100) -> Head:
+    """Parse one complete head with a fresh parser (see RequestParser.parse)."""
+    return RequestParser(line_limit, field_limit, fields_limit).parse(data)
 
 
 class BodyReader:

@@ -22,7 +22,7 @@ class FileEntry:
     """What a static response needs about one version of one file under one directory config."""
 
     __slots__ = ("key", "size", "mtime", "etag_core", "last_modified", "ctype", "encoding", "language",
-                 "handler", "body", "lm_epoch")
+                 "handler", "body", "lm_epoch", "block")
 
     def __init__(self, st: os.stat_result, name: str, conf, types: dict[str, str]):
         self.key = (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -34,6 +34,8 @@ class FileEntry:
         self.lm_epoch = int(self.mtime)
         self.last_modified = http_date(self.lm_epoch)
         self.body: bytes | None = None
+        #: the encoded entity header lines of a plain 200, once the file is old enough for a strong ETag
+        self.block: bytes | None = None
 
     def etag(self, now: float) -> str | None:
         """ap_make_etag: weak (W/) when the file changed less than a second before the request."""
