@@ -186,7 +186,9 @@ class ErrorLog:
             self.fd, self.piped = _open_destination(destination)
             self.destination, self.log_level = destination, log_level
             self._install()
-        _close_destination(old_fd, old_piped)
+        # the old piped logger is not waited for: children of the old generation still write to it,
+        # and it exits by itself at EOF once the last of them is gone (the parent reaps it then)
+        _close_destination(old_fd, old_piped, wait=False)
 
     def close(self) -> None:
         """Detach the handlers and close the destination (the parent at shutdown)."""
@@ -237,13 +239,13 @@ def _open_destination(destination: str) -> tuple[int, subprocess.Popen | None]:
     return fd, None
 
 
-def _close_destination(fd: int, piped: subprocess.Popen | None) -> None:
+def _close_destination(fd: int, piped: subprocess.Popen | None, wait: bool = True) -> None:
     if fd >= 0:
         try:
             os.close(fd)
         except OSError:
             pass
-    if piped is not None:
+    if piped is not None and wait:
         try:
             piped.wait(timeout=2)
         except subprocess.TimeoutExpired:

@@ -37,7 +37,6 @@ def build_settings() -> list[str]:
         "Server compiled with....",
         " -D APR_HAVE_IPV6 (IPv4-mapped addresses enabled)",
         " -D SINGLE_LISTEN_UNSERIALIZED_ACCEPT",
-        " -D AP_HAVE_RELIABLE_PIPED_LOGS",
         f' -D HTTPD_ROOT="{DEFAULT_SERVER_ROOT}"',
         ' -D DEFAULT_PIDLOG="logs/httpd.pid"',
         ' -D DEFAULT_ERRORLOG="logs/error_log"',

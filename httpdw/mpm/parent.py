@@ -30,7 +30,7 @@ from httpdw.errorlog import ErrorLog, stderr_logging
 from httpdw.mpm import api
 from httpdw.mpm import pidfile
 from httpdw.mpm.build import server_built, server_version
-from httpdw.mpm.child import APEXIT_CHILDFATAL, POD_GRACEFUL, POD_RESTART, ChildSpec, child_main
+from httpdw.mpm.child import APEXIT_CHILDFATAL, APEXIT_CHILDSICK, POD_GRACEFUL, POD_RESTART, ChildSpec, child_main
 from httpdw.mpm.listeners import BoundListener, ListenError, bind_all
 from httpdw.mpm.maintenance import HOLD_OFF_CYCLES, Limits, MaintenanceState, perform_idle_server_maintenance
 from httpdw.mpm.mutex import DEFAULT as DEFAULT_MUTEX, AcceptMutex, lock_file_path, mechanism_for
@@ -110,6 +110,7 @@ class Parent:
         self.maint = MaintenanceState()
         self.remaining_to_start = 0
         self.successive_kills = 0
+        self.sick_child_detected = False
         self.shutting_down = False
         self.ready_pending = False
         self.ready_deadline = 0.0
@@ -343,6 +344,10 @@ class Parent:
             return False
         log.debug("child process %d exited: slot %d, generation %d, status %d", rec.pid, rec.slot,
                   rec.generation, status)
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == APEXIT_CHILDSICK:
+            # a resource shortage (EMFILE on accept...): spawn slowly; fatal if no child ever got going
+            self.sick_child_detected = True
+            self.maint.idle_spawn_rate = 1
         if self.shutting_down or rec.slot >= self.settings.daemons_limit:
             return False
         if os.WIFSIGNALED(status) and rec.generation == self.generation and not rec.quiescing:
@@ -418,16 +423,23 @@ class Parent:
             if action:
                 return action
             if time.monotonic() >= next_tick:
-                self.tick()
+                if not self.tick():
+                    return "fatal"
                 next_tick = time.monotonic() + self.timing.maintenance_interval
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
+        """Once per interval: owed children, else maintenance. False when the server must stop (AH02325)."""
         if self.remaining_to_start > 0:
-            self.remaining_to_start -= self.start_children(self.remaining_to_start)
+            self.start_children(self.remaining_to_start)
             self.remaining_to_start = 0   # Apache: the rest is the maintenance's business
         else:
             self.maintain()
+            if self.sick_child_detected and not self.maint.had_healthy_child:
+                log.log(55, "AH02325: A resource shortage or other unrecoverable failure was encountered before "
+                            "any child process initialized successfully... httpdw is exiting!")
+                return False
         self.publish_globals(restart=False)
+        return True
 
     def maintain(self) -> None:
         assert self.board is not None
@@ -608,7 +620,8 @@ class Parent:
         self.listeners = new_listeners
         self.config, self.settings, self.factory = new_config, new_config.mpm, new_factory
         self.reopen_logs()
-        self.maint = MaintenanceState(hold_off=HOLD_OFF_CYCLES if graceful else 0)
+        self.maint = MaintenanceState(hold_off=HOLD_OFF_CYCLES if graceful else 0,
+                                      had_healthy_child=self.maint.had_healthy_child)
         self.successive_kills = 0
         self.publish_globals(restart=True)
         wanted = min(self.settings.start_servers, self.settings.daemons_limit)
