@@ -394,3 +394,32 @@ def test_graceful_restart_reopens_the_error_log(make_server):
     wait_until(lambda: os.path.exists(server.error_log) and "AH00292" in server.log_text(), 5, what="new log")
     with open(old_log) as f:
         assert "AH00297: SIGUSR1 received.  Doing graceful restart" in f.read()
+
+
+def test_a_busy_child_leaves_new_connections_to_a_child_with_a_free_thread(make_server):
+    server = make_server(start_servers=2, threads_per_child=1, min_spare_threads=1, max_spare_threads=10).start()
+    wait_until(lambda: sum(w.state == "_" for row in server.snapshot().workers for w in row) == 2, 5,
+               what="both threads idle")
+    slow = threading.Thread(target=_try_get, args=(server.port, "/sleep/3000"), daemon=True)
+    slow.start()
+    busy_pid = wait_until(lambda: next((w.pid for row in server.snapshot().workers for w in row
+                                        if w.state == "W"), None), 5, what="the slow request")
+    started = time.monotonic()
+    answered_by = {int(http_get(server.port, "/pid").split()[0]) for _ in range(5)}
+    assert time.monotonic() - started < 2.5      # none of them waited behind the slow request
+    assert busy_pid not in answered_by and len(answered_by) == 1
+
+
+def test_two_listeners_use_the_accept_mutex(make_server):
+    from conftest import free_port
+    server = make_server(start_servers=3, threads_per_child=2)
+    second = free_port()
+    server.listen.append(["127.0.0.1", second])
+    server.write_config()
+    server.start()
+    lock = os.path.join(server.root, "logs", f"httpdw.accept.{server.pid}")
+    assert os.path.exists(lock)
+    for port in (server.port, second) * 5:
+        assert http_get(port, "/") == "ok\n"
+    assert server.stop() == 0
+    assert not os.path.exists(lock)
