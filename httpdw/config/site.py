@@ -733,14 +733,21 @@ def describe_vhosts(config: Any) -> str:
         for v in servers:
             lines.append(f"         port {port if port is not None else '*'} namevhost {v.name} ({_where(v)})")
             for alias in v.aliases:
-                lines.append(f"                 alias {alias}")
+                wild = "wild " if any(c in alias for c in "*?") else ""
+                lines.append(f"                 {wild}alias {alias}")
     lines.append(f'ServerRoot: "{config.server_root}"')
     lines.append(f'Main DocumentRoot: "{site.main.document_root}"')
     lines.append(f'Main ErrorLog: "{config.error_log}"')
     mpm = getattr(config, "mpm", None)
     if mpm is not None:
+        lock_dir = os.path.dirname(mpm.lock_file) if mpm.lock_file else os.path.join(config.server_root, "logs")
+        lines.append(f'Mutex default: dir="{lock_dir.rstrip("/")}/" mechanism={mpm.accept_mutex} ')
+        lines.append("Mutex mpm-accept: using_defaults")
         lines.append(f'PidFile: "{mpm.pid_file}"')
-    for name, value in (getattr(config.tree, "defines", {}) or {}).items():
+    defines = dict(getattr(config.tree, "defines", {}) or {})
+    for name in ("DUMP_VHOSTS", "DUMP_RUN_CFG"):     # what -S itself defines in Apache
+        defines.setdefault(name, "")
+    for name, value in defines.items():
         lines.append(f"Define: {name}" + (f"={value}" if value else ""))
     if mpm is not None:
         lines.extend(_user_group_lines(mpm))
@@ -758,6 +765,7 @@ def _user_group_lines(mpm: Any) -> list[str]:
     for label, name, lookup, attr in (("User", mpm.user, pwd.getpwnam, "pw_uid"),
                                       ("Group", mpm.group, grp.getgrnam, "gr_gid")):
         if not name:
+            out.append(f'{label}: name="#-1" id=4294967295')   # Apache's unset unixd user/group
             continue
         try:
             ident = int(name[1:]) if name.startswith("#") else getattr(lookup(name), attr)

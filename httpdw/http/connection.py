@@ -122,6 +122,12 @@ class Connection:
         self.requests = 0
         self.bytes_in = 0
         self.linger = False
+        try:
+            # Apache disables Nagle on every connection (ap_sock_disable_nagle): a response written
+            # in two pieces (headers, then a file) must not wait for the client's delayed ACK
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
