@@ -423,3 +423,17 @@ def test_two_listeners_use_the_accept_mutex(make_server):
         assert http_get(port, "/") == "ok\n"
     assert server.stop() == 0
     assert not os.path.exists(lock)
+
+
+def test_children_exit_when_the_parent_is_killed(make_server):
+    server = make_server(start_servers=2, threads_per_child=2).start()
+    children = child_pids(server)
+    server.signal(signal.SIGKILL)
+    server.proc.wait(5)
+    # the pipe of death reads EOF: each child exits gracefully instead of serving on as an orphan
+    wait_until(lambda: all(_gone(p) for p in children), 10, what="orphaned children to exit")
+    # the stale pid file and scoreboard file do not prevent the next start
+    assert os.path.exists(server.pid_file)
+    server.start()
+    assert server.get("/") == "ok\n"
+    assert "AH00098: pid file" in server.log_text()
