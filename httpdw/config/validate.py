@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from httpdw.config.diagnostics import Diagnostics, Pos
-from httpdw.config.directives.apache_known import apache_facts
+from httpdw.config.directives.apache_known import apache_facts, module_identifiers
 from httpdw.config.directives.core import CONDITIONAL_SECTIONS, DIRECTORY_SECTIONS
 from httpdw.config.registry import Context, DirectiveSpec, Registry, Status, Syntax, registry
 from httpdw.config.tree import ConfigTree, Node
-from httpdw.config.values import using_context, within_sections
+from httpdw.config.values import module_loaded, using_context, within_sections
 
 
 @dataclass
@@ -245,6 +245,15 @@ class _Validator:
         """Report what httpdw does with a directive it does not implement; True if the value is parsed."""
         module = module_display(spec)
         shown = self.shown(spec)
+        if spec.status in (Status.IGNORED, Status.REFUSED, Status.NOT_APPLICABLE) and not self.loaded(spec):
+            # Apache does not know a directive whose module is not loaded: same verdict, better hint
+            self.diags.error("HDW0107", f"Invalid command '{shown}', perhaps misspelled or defined by a module "
+                             "not included in the server configuration", node.pos,
+                             hint=f"{shown} belongs to {module}, which is not loaded (no LoadModule "
+                                  f"{spec.module}); httpdw does not implement {module} either: "
+                                  + ("remove the line" if spec.status is not Status.REFUSED else
+                                     f"serve this site with Apache ({spec.note})"))
+            return False
         if spec.status is Status.IGNORED:
             self.warn_once(node, spec, "HDW0105", f"{shown} is a directive of {module}, which httpdw does not "
                            "implement: ignored", hint="remove it, or keep it for Apache; httpdw runs without it")
@@ -261,6 +270,11 @@ class _Validator:
                                            "MaxSpareThreads, MaxRequestWorkers)")
             return False
         return True  # IMPLEMENTED, and REMOVED (accepted; the rules report what they need)
+
+    @staticmethod
+    def loaded(spec: DirectiveSpec) -> bool:
+        """Is the directive's module loaded (LoadModule, or always there in httpdw)?"""
+        return any(module_loaded(m) for m in module_identifiers(spec.module))
 
     def warn_once(self, node: Node, spec: DirectiveSpec, code: str, message: str, hint: str) -> None:
         """One warning per ignored directive name, at its first line; later lines are added to it as

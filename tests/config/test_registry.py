@@ -262,6 +262,9 @@ VALUE_CASES = [
     (["ThreadsPerChild=25"], [_d("ThreadsPerChild=25")]),
     (["ThreadsPerChlid 25"], [_d("ThreadsPerChlid", "25")]),
     (["AcceptMutex fcntl"], [_d("AcceptMutex", "fcntl")]),  # httpdw accepts it: listed in DIFFERENCES
+    (["ExpiresActive On"], [_d("ExpiresActive", "On")]),      # module not loaded: unknown in both
+    (["MaxSpareServers 5"], [_d("MaxSpareServers", "5")]),    # prefork's, with worker loaded
+    (["<Proxy *>", "</Proxy>"], [_s("Proxy", "*")]),
     (["<Directory />", "ThreadsPerChild 5", "</Directory>"], [_s("Directory", "/", _d("ThreadsPerChild", "5"))]),
     (["<Location />", "Listen 80", "</Location>"], [_s("Location", "/", _d("Listen", "80"))]),
     (["<VirtualHost *:80>", "ListenBacklog 0", "</VirtualHost>"], [_s("VirtualHost", "*:80", _d("ListenBacklog", "0"))]),

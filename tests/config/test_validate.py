@@ -31,9 +31,11 @@ class Lines:
         return node
 
 
-def run(*nodes: Node, server_root: str = "/tmp") -> tuple[Diagnostics, object]:
+def run(*nodes: Node, server_root: str = "/tmp", loaded: tuple[str, ...] = ()) -> tuple[Diagnostics, object]:
+    """Validate `nodes`; `loaded` names the modules LoadModule'd (httpdw's own are always loaded)."""
     diags = Diagnostics()
-    result = validate(ConfigTree(nodes=list(nodes), server_root=server_root), diags)
+    modules = {m: Node("LoadModule", f"{m} x.so", Pos("t.conf", 1)) for m in loaded}
+    result = validate(ConfigTree(nodes=list(nodes), server_root=server_root, loaded_modules=modules), diags)
     return diags, result
 
 
@@ -201,7 +203,9 @@ def test_ignored_refused_not_applicable_removed() -> None:
     L = Lines()
     diags, result = run(L.d("php_value", "x 1"), L.d("RewriteEngine", "on"), L.d("MaxSpareServers", "5"),
                         L.d("AcceptMutex", "fcntl"), L.d("SSLEngine", "on"),
-                        L.s("Proxy", "*", lambda: L.d("NoSuchThing", "x")), L.d("Header", "set X y"))
+                        L.s("Proxy", "*", lambda: L.d("NoSuchThing", "x")), L.d("Header", "set X y"),
+                        loaded=("php7_module", "rewrite_module", "mpm_prefork_module", "ssl_module", "proxy_module",
+                                "headers_module"))
     codes = [(d.code, d.severity.value, d.pos.line) for d in diags]
     assert codes == [("HDW0105", "warning", 1), ("HDW0106", "error", 2), ("HDW0109", "warning", 3),
                      ("HDW0106", "error", 5), ("HDW0106", "error", 6), ("HDW0105", "warning", 8)]
@@ -419,7 +423,8 @@ def test_any_tree_validates_without_raising(nodes) -> None:
 def test_an_ignored_directive_warns_once_with_its_other_lines() -> None:
     L = Lines()
     diags, _ = run(L.d("AddIcon", "/a.gif .a"), L.d("ThreadsPerChild", "x5"), L.d("AddIcon", "/b.gif .b"),
-                   L.s("Directory", "/", lambda: L.d("AddIcon", "/c.gif .c")), L.d("MaxSpareServers", "3"))
+                   L.s("Directory", "/", lambda: L.d("AddIcon", "/c.gif .c")), L.d("MaxSpareServers", "3"),
+                   loaded=("autoindex_module", "mpm_prefork_module"))
     assert [(d.code, d.pos.line) for d in diags] == [("HDW0105", 1), ("HDW0111", 2), ("HDW0109", 6)]
     warning = diags.items[0]
     assert warning.message.endswith("ignored (also on 2 other lines)")
@@ -462,3 +467,15 @@ def test_parsers_can_see_their_enclosing_sections(monkeypatch) -> None:
 def test_section_messages_use_the_declared_spelling() -> None:
     diags, _ = run(Node("directory", "", Pos("t.conf", 1), children=[]))
     assert messages(diags) == ["<Directory> directive requires additional arguments"]
+
+
+def test_a_directive_of_a_module_not_loaded_is_unknown_as_in_apache() -> None:
+    L = Lines()
+    diags, _ = run(L.d("ExpiresActive", "On"), L.d("RewriteEngine", "On"), L.d("MaxSpareServers", "5"),
+                   L.d("php_value", "a b"))
+    assert [(d.code, d.severity.value) for d in diags] == [("HDW0107", "error")] * 4
+    assert messages(diags)[0] == ("Invalid command 'ExpiresActive', perhaps misspelled or defined by a module not "
+                                  "included in the server configuration")
+    assert "mod_expires" in diags.items[0].hint and "expires_module" in diags.items[0].hint
+    diags, _ = run(L.d("ExpiresActive", "On"), L.d("php_value", "a b"), loaded=("expires_module", "php5_module"))
+    assert [d.code for d in diags] == ["HDW0105", "HDW0105"]

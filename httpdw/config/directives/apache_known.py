@@ -77,6 +77,13 @@ REFUSED_DIRECTIVES: dict[str, str] = {
     "FcgidAuthorizer": "authorization",
 }
 
+#: modules known under several identifiers over the years: a LoadModule of any of them loads it
+MODULE_ALIASES: dict[str, tuple[str, ...]] = {
+    "php_module": ("php_module", "php8_module", "php7_module", "php5_module", "php4_module"),
+    "evasive20_module": ("evasive20_module", "evasive_module"),
+    "security2_module": ("security2_module", "security_module"),
+}
+
 #: the MPM httpdw runs; other MPMs' own directives are not applicable
 WORKER = "mpm_worker_module"
 OTHER_MPMS = {"mpm_event_module": "event", "mpm_prefork_module": "prefork", "mpm_itk_module": "itk",
@@ -184,3 +191,8 @@ def register_unimplemented() -> int:
                 desc=first.desc, status=status, note=reason)
         count += 1
     return count
+
+
+def module_identifiers(module: str) -> tuple[str, ...]:
+    """The LoadModule identifiers that load `module` (itself, plus older names such as php7_module)."""
+    return MODULE_ALIASES.get(module, (module,))
