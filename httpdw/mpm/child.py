@@ -40,6 +40,8 @@ log = logging.getLogger("httpdw.mpm.child")
 APEXIT_OK, APEXIT_CHILDINIT, APEXIT_CHILDSICK, APEXIT_CHILDFATAL = 0, 3, 7, 15
 
 POD_GRACEFUL, POD_RESTART = b"!", b"$"
+#: seconds a gracefully exiting child waits for its listener thread before ending the queue itself
+LISTENER_EXIT_WAIT = 5.0
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Child:
         self._wake_r, self._wake_w = os.pipe()
         self.handler: api.ConnectionHandler | None = None
         self.sick = False                     #: accept failed (EMFILE...): exit with APEXIT_CHILDSICK
+        self.graceful_since = 0.0
 
     # -- start-up ------------------------------------------------------------------------------------
 
@@ -145,47 +148,52 @@ class Child:
         socks = [b.sock for b in self.spec.listeners]
         ports = {b.sock.fileno(): b.port for b in self.spec.listeners}
         mutex = self.spec.accept_mutex if len(socks) > 1 else None
-        next_index = 0
-        while not self.graceful.is_set():
-            if self.budget == 0 or (self.spec.max_connections < 0):
-                self.begin_graceful("MaxConnectionsPerChild reached")
-                break
-            if not self.queue.wait_for_idler(0.5):
-                continue
-            accepted, next_index = self._accept_one(socks, mutex, next_index)
-            if accepted is None:
-                continue
-            conn, addr, listen_fd = accepted
-            if self.budget > 0:
-                self.budget -= 1
-            self.connections += 1
-            self.queue.push((conn, addr, ports[listen_fd]))
-        for s in socks:  # a gracefully exiting child releases its listeners (the parent keeps its own)
-            s.close()
+        # without a mutex every child waits on the same sockets: EPOLLEXCLUSIVE wakes one of them per
+        # connection instead of all (the kernel's answer to the thundering herd Apache avoids with a
+        # blocking accept); with the mutex only its holder waits anyway
+        poller = ListenerPoller(socks, self._wake_r, exclusive=mutex is None)
+        try:
+            while not self.graceful.is_set():
+                if self.budget == 0 or self.spec.max_connections < 0:
+                    self.begin_graceful("MaxConnectionsPerChild reached")
+                    break
+                if not self.queue.wait_for_idler(0.5, self.graceful.is_set):
+                    continue
+                accepted = self._accept_one(poller, mutex)
+                if accepted is None:
+                    continue
+                conn, addr, listen_fd = accepted
+                if self.budget > 0:
+                    self.budget -= 1
+                self.connections += 1
+                self.queue.push((conn, addr, ports[listen_fd]))
+        finally:
+            # only now may idle workers leave: nothing can be pushed after this point
+            self.queue.terminate()
+            poller.close()
+            for s in socks:  # a gracefully exiting child releases its listeners (the parent keeps its own)
+                s.close()
 
-    def _accept_one(self, socks, mutex: AcceptMutex | None, next_index: int):
-        """poll + accept (under the mutex when there are several listeners). None if nothing was taken."""
+    def _accept_one(self, poller: "ListenerPoller", mutex: AcceptMutex | None):
+        """Wait for a listener to be ready and accept (under the mutex when there are several listeners).
+
+        Once poll() reports a connection it is accepted even if a graceful exit began meanwhile: the
+        queue stays open until this thread ends, so the connection is served, never dropped."""
         if mutex is not None:
             mutex.acquire()
         try:
             while not self.graceful.is_set():
-                ready, _, _ = select.select(socks + [self._wake_r], [], [], 0.5)
-                ready = [s for s in ready if s is not self._wake_r]
-                if not ready:
-                    continue
-                # round-robin over the ready listeners so one busy port cannot starve the others
-                ready.sort(key=lambda s: (socks.index(s) - next_index) % len(socks))
-                for s in ready:
+                for s in poller.poll(0.5):
                     try:
                         conn, addr = s.accept()
                     except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                         continue  # another child took it
                     except OSError as e:
                         self._accept_failed(e)
-                        return None, next_index
+                        return None
                     conn.setblocking(True)
-                    return (conn, addr, s.fileno()), (socks.index(s) + 1) % len(socks)
-            return None, next_index
+                    return conn, addr, s.fileno()
+            return None
         finally:
             if mutex is not None:
                 mutex.release()
@@ -235,16 +243,19 @@ class Child:
             return
         log.debug("child %d (slot %d) exiting gracefully: %s", os.getpid(), self.spec.slot, why)
         self.graceful.set()
+        self.graceful_since = time.monotonic()
         self.spec.board.set_quiescing(self.spec.slot)
         os.write(self._wake_w, b"x")
-        self.queue.terminate()
+        self.queue.wake()
 
     def wait_for_orders(self) -> int:
         """Read the pipe of death until the child should exit; returns the exit code."""
         pod = self.spec.pod_fd
         while True:
-            if self.graceful.is_set() and not any(t.is_alive() for t in self.workers):
-                return APEXIT_CHILDSICK if self.sick else APEXIT_OK
+            if self.graceful.is_set():
+                self._unblock_stuck_listener()
+                if not any(t.is_alive() for t in self.workers):
+                    return APEXIT_CHILDSICK if self.sick else APEXIT_OK
             ready, _, _ = select.select([pod], [], [], 0.2 if self.graceful.is_set() else 1.0)
             self._publish_accounting()
             if not ready:
@@ -260,6 +271,16 @@ class Child:
             self.begin_graceful("pipe of death" if order else "parent exited")
             if not order:
                 pod = self._silent_pipe()
+
+    def _unblock_stuck_listener(self) -> None:
+        """The listener ends the queue itself; if it is stuck (e.g. waiting for the accept mutex) for
+        LISTENER_EXIT_WAIT seconds, end the queue anyway so the workers can finish (Apache's AH00276)."""
+        if self.listener is None or not self.listener.is_alive():
+            self.queue.terminate()
+        elif time.monotonic() - self.graceful_since > LISTENER_EXIT_WAIT:
+            if not self.queue.terminated:
+                log.debug("AH00276: the listener thread didn't exit")
+            self.queue.terminate()
 
     def _silent_pipe(self) -> int:
         """A closed pipe is readable (EOF) forever; after EOF, wait on a pipe nobody writes to instead."""
@@ -281,6 +302,47 @@ class Child:
         self.leave_startup_channel()
         self.start_threads()
         return self.wait_for_orders()
+
+
+class ListenerPoller:
+    """Waits until a listening socket has a connection; also wakes when the child's wake pipe is written.
+
+    epoll where available, with EPOLLEXCLUSIVE for the listeners when `exclusive` (no accept mutex), so
+    one connection wakes one child; select() elsewhere. Ready sockets come back round-robin so one busy
+    port cannot starve the others."""
+
+    def __init__(self, socks: list[socket.socket], wake_fd: int, exclusive: bool) -> None:
+        self.socks = socks
+        self.by_fd = {s.fileno(): s for s in socks}
+        self.wake_fd = wake_fd
+        self.next_index = 0
+        self.epoll = select.epoll() if hasattr(select, "epoll") else None
+        if self.epoll is not None:
+            flags = select.EPOLLIN | (getattr(select, "EPOLLEXCLUSIVE", 0) if exclusive else 0)
+            for s in socks:
+                self.epoll.register(s.fileno(), flags)
+            self.epoll.register(wake_fd, select.EPOLLIN)
+
+    def poll(self, timeout: float) -> list[socket.socket]:
+        if self.epoll is not None:
+            try:
+                fds = [fd for fd, _ in self.epoll.poll(timeout)]
+            except InterruptedError:
+                return []
+            ready = [self.by_fd[fd] for fd in fds if fd in self.by_fd]
+        else:
+            readable, _, _ = select.select(self.socks + [self.wake_fd], [], [], timeout)
+            ready = [s for s in readable if s is not self.wake_fd]
+        if len(ready) > 1:
+            n = len(self.socks)
+            ready.sort(key=lambda s: (self.socks.index(s) - self.next_index) % n)
+        if ready:
+            self.next_index = (self.socks.index(ready[0]) + 1) % len(self.socks)
+        return ready
+
+    def close(self) -> None:
+        if self.epoll is not None:
+            self.epoll.close()
 
 
 def reset_signals_in_child() -> None:

@@ -19,14 +19,19 @@ class FdQueue:
         self._idlers = 0
         self._terminated = False
 
-    def wait_for_idler(self, timeout: float) -> bool:
+    def wait_for_idler(self, timeout: float, stop=lambda: False) -> bool:
         """Listener: block until a worker is idle and not already promised a queued connection.
 
-        Returns False on timeout or once the queue is terminated (the listener then rechecks its flags)."""
+        Returns False on timeout, when `stop()` becomes true (after a `wake()`), or once the queue is
+        terminated; the listener then rechecks its flags."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._terminated or self._idlers > len(self._items), timeout):
-                return False
-            return not self._terminated
+            ok = self._cond.wait_for(lambda: self._terminated or stop() or self._idlers > len(self._items), timeout)
+            return bool(ok) and not self._terminated and not stop()
+
+    def wake(self) -> None:
+        """Make a waiting listener recheck its `stop` condition now."""
+        with self._cond:
+            self._cond.notify_all()
 
     def push(self, item) -> None:
         """Listener: hand an accepted connection to an idle worker."""
@@ -50,6 +55,10 @@ class FdQueue:
         with self._cond:
             self._terminated = True
             self._cond.notify_all()
+
+    @property
+    def terminated(self) -> bool:
+        return self._terminated
 
     @property
     def idlers(self) -> int:
