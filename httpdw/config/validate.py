@@ -254,13 +254,15 @@ class _Validator:
                                   + ("remove the line" if spec.status is not Status.REFUSED else
                                      f"serve this site with Apache ({spec.note})"))
             return False
+        # "of mod_expires, which httpdw does not implement" / "of mod_alias, which httpdw implements in part"
+        whose = f"{module}, which httpdw {'implements only in part' if self.provided(spec) else 'does not implement'}"
         if spec.status is Status.IGNORED:
-            self.warn_once(node, spec, "HDW0105", f"{shown} is a directive of {module}, which httpdw does not "
-                           "implement: ignored", hint="remove it, or keep it for Apache; httpdw runs without it")
+            self.warn_once(node, spec, "HDW0105", f"{shown} is a directive of {whose}: ignored",
+                           hint="remove it, or keep it for Apache; httpdw runs without it")
             return False
         if spec.status is Status.REFUSED:
-            self.diags.error("HDW0106", f"{shown} is a directive of {module}, which httpdw does not implement; "
-                             f"ignoring it would change who can reach what ({spec.note})", node.pos,
+            self.diags.error("HDW0106", f"{shown} is a directive of {whose}; ignoring it would change who can "
+                             f"reach what ({spec.note})", node.pos,
                              hint="serve this site with Apache, or remove the directive after checking that "
                                   "httpdw's own access rules (Require, Allow/Deny) give the protection you need")
             return False
@@ -270,6 +272,12 @@ class _Validator:
                                            "MaxSpareThreads, MaxRequestWorkers)")
             return False
         return True  # IMPLEMENTED, and REMOVED (accepted; the rules report what they need)
+
+    @staticmethod
+    def provided(spec: DirectiveSpec) -> bool:
+        """Is the directive's module one httpdw provides (core, the worker MPM, mod_alias, ...)?"""
+        from httpdw.config.modules import always_loaded
+        return spec.module in ("core", "core_module") or spec.module in always_loaded()
 
     @staticmethod
     def loaded(spec: DirectiveSpec) -> bool:

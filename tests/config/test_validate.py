@@ -479,3 +479,9 @@ def test_a_directive_of_a_module_not_loaded_is_unknown_as_in_apache() -> None:
     assert "mod_expires" in diags.items[0].hint and "expires_module" in diags.items[0].hint
     diags, _ = run(L.d("ExpiresActive", "On"), L.d("php_value", "a b"), loaded=("expires_module", "php5_module"))
     assert [d.code for d in diags] == ["HDW0105", "HDW0105"]
+
+
+def test_unimplemented_directive_of_a_module_httpdw_provides_says_so() -> None:
+    diags, _ = run(Node("AccessFileName", ".acl", Pos("t.conf", 1)))
+    assert messages(diags) == [] and diags.items[0].message == (
+        "AccessFileName is a directive of Apache's core, which httpdw implements only in part: ignored")
