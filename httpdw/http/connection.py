@@ -659,7 +659,7 @@ class Connection:
         except MapError as e:
             resp = self.error(req, e.status, recursive=e.status)
         req.method = saved[0]
-        if resp.status >= 400 and resp.status != status:
+        if resp.status >= 400:
             req.conf, req.filename, req.query = saved[1], saved[2], saved[3]
             return self.error(req, status, recursive=resp.status)
         if resp.status in (200, 206, 304) or resp.status == status:

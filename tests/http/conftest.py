@@ -49,6 +49,7 @@ class ThreadServer:
         self.port = self.sock.getsockname()[1]
         self.slots: list[FakeSlot] = []
         self.stopping = False
+        self.graceful = False          #: what ctx.stopping() answers (a child exiting gracefully)
         self.errors: list[BaseException] = []
         self.thread = threading.Thread(target=self._accept_loop, daemon=True)
         self.thread.start()
@@ -63,7 +64,7 @@ class ThreadServer:
             slot = FakeSlot()
             self.slots.append(slot)
             ctx = ConnectionContext(sock=conn, client_addr=addr, local_addr=conn.getsockname(),
-                                    listener_port=self.port, slot=slot, stopping=lambda: self.stopping)
+                                    listener_port=self.port, slot=slot, stopping=lambda: self.graceful or self.stopping)
             threading.Thread(target=self._run, args=(ctx,), daemon=True).start()
 
     def _run(self, ctx) -> None:
