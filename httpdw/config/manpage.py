@@ -193,7 +193,8 @@ Directives of Apache modules httpdw does not implement are listed at the end. Mo
 warning. Those that decide who may reach what or how (authentication, access control, TLS, rewriting,
 proxying, URL\-to\-application mappings) are refused with an error, because starting without them
 would serve what Apache would have refused. Directives of the prefork and event MPMs are ignored with
-a warning: httpdw always runs the worker MPM.
+a warning: httpdw always runs the worker MPM. As in Apache, a directive whose module is not loaded
+(no \fBLoadModule\fR) is an unknown command (HDW0107); the modules httpdw implements are always loaded.
 .PP
 Contexts: \fIserver config\fR is the main configuration outside any section; \fIvirtual host\fR is
 inside \fB<VirtualHost>\fR; \fIdirectory\fR is inside \fB<Directory>\fR, \fB<Location>\fR,
