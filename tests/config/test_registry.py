@@ -90,6 +90,7 @@ def test_known_data_is_complete_and_well_formed() -> None:
     ("AsyncRequestWorkerFactor", Status.NOT_APPLICABLE, "mpm_event_module"),
     ("ListenTCPDeferAccept", Status.IGNORED, "mpm_worker_module"),
     ("MaxThreads", Status.NOT_APPLICABLE, "mpm_netware_module"),
+    ("StrictHostCheck", Status.REFUSED, "core"), ("AccessFileName", Status.IGNORED, "core"),
     ("AssignUserID", Status.NOT_APPLICABLE, "mpm_itk_module"),
 ])
 def test_classification(name: str, status: Status, module: str) -> None:

@@ -61,6 +61,7 @@ REFUSED_MODULES: dict[str, str] = {
 
 #: single directives refused although the rest of their module is only ignored.
 REFUSED_DIRECTIVES: dict[str, str] = {
+    "StrictHostCheck": "with On, Apache refuses requests for host names no virtual host serves",
     "Use": "it expands a macro that may contain access rules (httpdw does not implement mod_macro)",
     "WSGIScriptAlias": "it maps URLs to a Python application; without it the .py source would be served",
     "WSGIScriptAliasMatch": "it maps URLs to a Python application; without it the .py source would be served",
