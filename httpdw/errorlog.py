@@ -103,15 +103,21 @@ def format_time(t: float) -> str:
 
 
 class ApacheFormatter(logging.Formatter):
-    """Formats one record as one Apache error-log line (no trailing newline)."""
+    """Formats one record as one Apache error-log line (no trailing newline).
+
+    For syslog the time stamp is left out (syslog adds its own), as Apache does."""
+
+    def __init__(self, with_time: bool = True) -> None:
+        super().__init__()
+        self.with_time = with_time
 
     def format(self, record: logging.LogRecord) -> str:
         level = LEVEL_NAMES.get(record.levelno) or _nearest_level_name(record.levelno)
         message = record.getMessage()
         if record.exc_info:
             message += " " + self.formatException(record.exc_info).replace("\n", " | ")
-        return (f"[{format_time(record.created)}] [{apache_module_of(record)}:{level}] "
-                f"[pid {record.process}:tid {record.thread}] {message}")
+        stamp = f"[{format_time(record.created)}] " if self.with_time else ""
+        return f"{stamp}[{apache_module_of(record)}:{level}] [pid {record.process}:tid {record.thread}] {message}"
 
 
 def _nearest_level_name(levelno: int) -> str:
@@ -200,12 +206,12 @@ class ErrorLog:
     def _install(self) -> None:
         self._uninstall()
         level_filter = LogLevelFilter(self.log_level)
-        handler = FdHandler(self.fd)
+        handler = FdHandler(self.fd) if self.fd >= 0 else _syslog_handler(self.destination)
         handlers: list[logging.Handler] = [handler]
         if self.also_stderr:
             handlers.append(FdHandler(2))
         for h in handlers:
-            h.setFormatter(ApacheFormatter())
+            h.setFormatter(ApacheFormatter(with_time=h is not handler or self.fd >= 0))
             h.addFilter(level_filter)
         logger = logging.getLogger(ROOT_LOGGER)
         logger.setLevel(min(level_filter.lowest(), NOTICE))
@@ -221,7 +227,27 @@ class ErrorLog:
         self._handlers = []
 
 
+def _syslog_handler(destination: str) -> logging.Handler:
+    """``ErrorLog syslog[:facility]`` (default facility local7, as Apache). Raises OSError without /dev/log."""
+    import logging.handlers
+    facility_name = destination.partition(":")[2] or "local7"
+    facility = logging.handlers.SysLogHandler.facility_names.get(facility_name.lower())
+    if facility is None:
+        raise OSError(f"{destination}: unknown syslog facility {facility_name!r}")
+    if not os.path.exists("/dev/log"):
+        raise OSError(f"{destination}: no syslog socket /dev/log")
+    handler = logging.handlers.SysLogHandler(address="/dev/log", facility=facility)
+    handler.ident = "httpdw: "
+    # the priority of Apache's levels (Python's table knows only its own five)
+    handler.priority_map = {**handler.priority_map, "EMERG": "emerg", "ALERT": "alert", "NOTICE": "notice",
+                            **{f"TRACE{i}": "debug" for i in range(1, 9)}}
+    return handler
+
+
 def _open_destination(destination: str) -> tuple[int, subprocess.Popen | None]:
+    if destination == "syslog" or destination.startswith("syslog:"):
+        _syslog_handler(destination).close()   # check now: a start must fail here, not later
+        return -1, None
     if destination.startswith("|"):
         command = destination[1:].lstrip()
         if command.startswith("$"):  # Apache: "|$cmd" runs through the shell explicitly; same for us
