@@ -10,7 +10,9 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,7 @@ from httpdw.http.server import make_handler_factory
 
 pytestmark = [pytest.mark.apache, pytest.mark.skipif(not has_apache(), reason="apache2 not installed")]
 
+REPO = Path(__file__).resolve().parents[2]
 MODULES = "/usr/lib/apache2/modules"
 LOADS = "\n".join(f"LoadModule {m}_module {MODULES}/mod_{f}.so" for m, f in (
     ("mpm_worker", "mpm_worker"), ("authz_core", "authz_core"), ("authz_host", "authz_host"),
@@ -210,7 +213,7 @@ def servers(tmp_path_factory):
     docroot = build_tree(root)
     ports = {}
     confs = {}
-    for name in ("apache", "httpdw"):
+    for name in ("apache", "httpdw", "server"):
         ports[name] = free_port()
         text = CONFIG.format(root=root, loads=LOADS, port=ports[name], name=name, docroot=docroot)
         path = root / f"{name}.conf"
@@ -220,22 +223,31 @@ def servers(tmp_path_factory):
                             stderr=subprocess.PIPE)
     factory = make_handler_factory(config_from_file(confs["httpdw"], str(root)))
     ours = ThreadServer(factory(None), port=ports["httpdw"])
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    # the real httpdw server (parent, forked children, worker threads) on the same config
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    real = subprocess.Popen([sys.executable, "-m", "httpdw", "-f", confs["server"], "-D", "FOREGROUND"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=str(root))
+    procs = {"apache": proc, "server": real}
+    for name, p in procs.items():
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if raw(ports[name], b"GET / HTTP/1.0\r\n\r\n", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            for q in procs.values():
+                q.kill()
+            pytest.fail(f"{name} did not start: {p.stderr.read().decode()}")
+    yield {"apache": ports["apache"], "httpdw": ports["httpdw"], "server": ports["server"], "root": root}
+    for p in procs.values():
+        p.send_signal(signal.SIGTERM)
+    for p in procs.values():
         try:
-            if raw(ports["apache"], b"GET / HTTP/1.0\r\n\r\n", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"apache did not start: {proc.stderr.read().decode()}")
-    yield {"apache": ports["apache"], "httpdw": ports["httpdw"], "root": root, "handler_server": ours}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
     ours.close()
     factory.close()
     assert not ours.errors, ours.errors
@@ -429,11 +441,13 @@ def normalise(resp):
     return resp.status, headers, body
 
 
+@pytest.mark.parametrize("target", ["httpdw", "server"], ids=["handler", "real-server"])
 @pytest.mark.parametrize("case,data", CASES, ids=[c[0] for c in CASES])
-def test_same_answer_as_apache(servers, case, data):
+def test_same_answer_as_apache(servers, case, data, target):
+    """`handler`: the connection handler in test threads; `real-server`: `httpdw -D FOREGROUND`."""
     methods = methods_of(data)
     theirs = parse_responses(raw(servers["apache"], data, half_close=False), methods=methods)
-    ours = parse_responses(raw(servers["httpdw"], data, half_close=False), methods=methods)
+    ours = parse_responses(raw(servers[target], data, half_close=False), methods=methods)
     if case in DIFFERENCES:
         status, why = DIFFERENCES[case]
         assert ours and ours[0].status == status, (why, ours)
@@ -446,12 +460,13 @@ def test_access_log_lines_match(servers):
     """Debian's combined format (without %t) gives the same line on both servers for the whole matrix
     (ServerTokens Prod: "Server: Apache" and "Server: httpdw" have the same length, so %O matches)."""
     data = request("GET", "/k.txt", {"Referer": "http://ref.example/", "User-Agent": 'agent "quoted"'})
-    for name in ("apache", "httpdw"):
+    for name in ("apache", "httpdw", "server"):
         raw(servers[name], data, half_close=False)
     time.sleep(0.3)
     root = servers["root"]
     lines = {}
-    for name in ("apache", "httpdw"):
+    for name in ("apache", "httpdw", "server"):
         with open(root / "logs" / f"{name}_access.log") as f:
             lines[name] = [ln for ln in f.read().splitlines() if '"GET /k.txt HTTP/1.1" 200' in ln and "ref.example" in ln]
     assert lines["httpdw"] and lines["httpdw"][-1] == lines["apache"][-1]
+    assert lines["server"] and lines["server"][-1] == lines["apache"][-1]
