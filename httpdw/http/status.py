@@ -30,7 +30,7 @@ def status_response(handler, req, conn):
     """Answer a server-status request (GET/HEAD only, as mod_status)."""
     from httpdw.http.connection import Response
     if req.method not in ("GET", "HEAD"):
-        return conn.error(req, 405 if req.method != "POST" else 405)
+        return conn.error(req, 405)
     source = handler.status_source
     if source is None:
         log.error("AH01237?: server-status requested but this child has no scoreboard")
@@ -39,8 +39,9 @@ def status_response(handler, req, conn):
     snapshot = source()
     opts = status_options(req.query)
     server = req.server
-    common = dict(server_name=server.name, server_version=handler.banner, extended=handler.site.extended_status,
-                  now=time.time())
+    # mod_status prints the host the client asked for (ap_get_server_name)
+    common = dict(server_name=conn.server_name_for_url(req), server_version=handler.banner,
+                  extended=handler.site.extended_status, now=time.time())
     if opts["auto"]:
         text = status_text.auto_text(snapshot, **common)
         return Response(200, "text/plain; charset=ISO-8859-1", text.encode("latin-1", "replace"))

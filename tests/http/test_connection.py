@@ -263,3 +263,23 @@ _FUZZ_SITE = None
 def teardown_module(module):
     if _FUZZ_SITE is not None:
         _FUZZ_SITE.close()
+
+
+def test_server_status_handler(site):
+    from httpdw.mpm.api import ChildInfo, ProcessScore, ScoreboardSnapshot, WorkerScore
+    now = time.time()
+    snap = ScoreboardSnapshot(server_limit=1, thread_limit=2, daemons_limit=1, threads_per_child=2,
+                              running_generation=0, config_generation=1, restart_time=now - 10,
+                              start_time=now - 10, server_built="test",
+                              processes=(ProcessScore(pid=os.getpid()),),
+                              workers=((WorkerScore(state="W", pid=os.getpid(), access_count=3),
+                                        WorkerScore(state="_", pid=os.getpid())),))
+    site.start(BASIC + "<Location /server-status>\n SetHandler server-status\n</Location>\n")
+    child = ChildInfo(slot=0, generation=0, pid=os.getpid(), snapshot=lambda: snap)
+    site.server.handler = site.factory(child)
+    resp = get(site.port, "/server-status?auto")
+    assert resp.status == 200 and resp.header("Content-Type") == "text/plain; charset=ISO-8859-1"
+    assert resp.body.startswith(b"localhost\n") and b"Scoreboard: W_" in resp.body
+    resp = get(site.port, "/server-status")
+    assert resp.status == 200 and b"<html" in resp.body.lower()
+    assert get(site.port, "/server-status", method="PUT").status == 405
