@@ -22,6 +22,7 @@ from typing import Callable
 
 from httpdw.cli import CliOptions
 from httpdw.config.model import ServerConfig
+from httpdw.errorlog import LEVELS
 from httpdw.mpm import api, pidfile
 from httpdw.mpm.parent import LoadedConfig, Parent, Timing
 
@@ -38,6 +39,10 @@ def run(opts: CliOptions, action: str | None, *, _load: Loader | None = None, _f
         _timing: Timing = Timing()) -> int:
     """Run one -k action (None = start, like apachectl). The underscored parameters are for tests only."""
     action = action or "start"
+    if opts.log_level is not None and opts.log_level.lower() not in LEVELS:
+        print(f"httpdw: -e {opts.log_level}: not a log level (emerg alert crit error warn notice info debug "
+              "trace1..trace8)", file=sys.stderr)
+        return 1
     load = _load or load_with_check
     factory_for = _factory_for or http_handler_factory
     loaded = load(opts, None)
@@ -66,10 +71,22 @@ def run(opts: CliOptions, action: str | None, *, _load: Loader | None = None, _f
 
 
 def start(opts: CliOptions, config: ServerConfig, load: Loader, factory_for: FactoryFor, timing: Timing) -> int:
+    """Start the server: in the foreground (-D FOREGROUND) or detached (-k start).
+
+    -e LEVEL sets the level of the start-up messages; -E FILE sends them to FILE instead of the console."""
+    try:
+        startup_log = os.open(opts.startup_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) \
+            if opts.startup_log else None
+    except OSError as e:
+        print(f"httpdw: AH00085: Invalid -E error log file {opts.startup_log}: {e.strerror}", file=sys.stderr)
+        return 1
+
     def make_parent(on_ready=None, startup_fd: int = 2) -> Parent:
         return Parent(config, reload=lambda first: load(opts, first), factory_for=factory_for,
                       command_line=command_line(), timing=timing, on_ready=on_ready,
-                      title=f"httpdw: parent -f {config.config_file}", startup_fd=startup_fd)
+                      title=f"httpdw: parent -f {config.config_file}",
+                      startup_fd=startup_log if startup_log is not None else startup_fd,
+                      startup_level=opts.log_level)
 
     if opts.foreground:
         return make_parent().run()
@@ -93,7 +110,7 @@ def start_detached(make_parent: Callable[..., Parent]) -> int:
         sys.stderr.write(data[:-len(READY_MARK)].decode("utf-8", "replace"))
         return 0
     text = data.decode("utf-8", "replace")
-    sys.stderr.write(text if text.strip() else f"{NAME}: the server exited during start-up\n")
+    sys.stderr.write(text if text.strip() else f"{NAME}: the server exited during start-up (see the error log)\n")
     return 1
 
 

@@ -88,7 +88,7 @@ class Parent:
     def __init__(self, config: ServerConfig, *, reload: Callable[[tuple[int, int]], LoadedConfig],
                  factory_for: Callable[[ServerConfig], api.HandlerFactory], command_line: str = "",
                  timing: Timing = Timing(), on_ready: Callable[[], None] | None = None,
-                 title: str = "", startup_fd: int = 2) -> None:
+                 title: str = "", startup_fd: int = 2, startup_level: str | None = None) -> None:
         self.config = config
         self.settings = config.mpm
         self.reload = reload
@@ -98,6 +98,7 @@ class Parent:
         self.on_ready = on_ready
         self.title = title
         self.startup_fd = startup_fd
+        self.startup_level = startup_level or config.log_level   #: -e: LogLevel of the start-up channel
         self.first_limits = (self.settings.server_limit, self.settings.thread_limit)
         self.generation = 0
         self.config_generation = 1
@@ -139,7 +140,7 @@ class Parent:
         """Logs, handler, listeners, scoreboard, pid file, mutex, signals, first children (spec 4.1)."""
         if self.title:
             _set_title(self.title)
-        self._startup_handler = stderr_logging(self.config.log_level, self.startup_fd)
+        self._startup_handler = stderr_logging(self.startup_level, self.startup_fd)
         self.open_logs()
         self.factory = self._make_factory(self.config)
         try:
