@@ -638,7 +638,7 @@ class Parent:
             log.error("reading the configuration failed; the running configuration keeps serving", exc_info=True)
             return None
         for level, message in loaded.messages:
-            log.log(logging.ERROR if level == "error" else logging.WARNING, "%s", message)
+            _config_logger(message).log(logging.ERROR if level == "error" else logging.WARNING, "%s", message)
         if loaded.config is None:
             log.error("the new configuration has errors: restart aborted, the running configuration keeps serving")
             return None
@@ -682,6 +682,15 @@ class Parent:
         except (OSError, ValueError) as e:
             log.error("could not reopen the error log %s: %s; logging continues to the old one",
                       self.config.error_log, e)
+
+
+def _config_logger(message: str) -> logging.Logger:
+    """The worker MPM's own config messages (AH00285-AH00324: limits, spares, AH00304/AH00309) are logged
+    as [mpm_worker:...] like Apache's; every other config message as [core:...]."""
+    code = message[2:7] if message.startswith("AH") else ""
+    if code.isdigit() and 285 <= int(code) <= 324:
+        return log
+    return logging.getLogger("httpdw.config")
 
 
 def _set_title(title: str) -> None:
