@@ -8,7 +8,6 @@ every second until Ctrl-C. `--format json` prints one snapshot as JSON, for scri
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import time
