@@ -640,6 +640,21 @@ def finish_patch(patch: list) -> list:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def local_host_name() -> str:
+    """ap_get_local_host: the host's fully qualified name, else its address (Apache then logs
+    AH00558 "Could not reliably determine the server's fully qualified domain name")."""
+    import socket
+    try:
+        host = socket.gethostname()
+        fqdn = socket.getfqdn(host)
+        if "." in fqdn and not fqdn.startswith("localhost"):
+            return fqdn
+        return socket.gethostbyname(host)
+    except OSError:
+        return "127.0.0.1"
+
+
 def parse_vhost_addrs(words: list[str]) -> tuple[tuple[str, int | None], ...]:
     """`<VirtualHost 1.2.3.4:80 *:8080 [::1]:80 _default_>` -> ((host, port or None), ...)."""
     out = []
@@ -669,7 +684,7 @@ def build_site(config: Any, diags: Diagnostics | None = None) -> Site:
     tree = config.tree
     builder = _Builder(tree.server_root or config.server_root, diags)
     builder.site_values = {}
-    main = Server(is_main=True, server_name=config.server_name)
+    main = Server(is_main=True, server_name=config.server_name or local_host_name())
     sections: dict[str, list[Section]] = {"directory": [], "dirmatch": [], "files": [], "location": []}
     builder.server(tree.nodes, main, sections)
     main.dir_sections = _sort_dirs(sections["directory"])
@@ -740,9 +755,12 @@ def describe_vhosts(config: Any) -> str:
     lines.append(f'Main ErrorLog: "{config.error_log}"')
     mpm = getattr(config, "mpm", None)
     if mpm is not None:
-        lock_dir = os.path.dirname(mpm.lock_file) if mpm.lock_file else os.path.join(config.server_root, "logs")
+        runtime = [n.words()[0] for n in config.tree.nodes if n.key == "defaultruntimedir" and n.words()]
+        lock_dir = (os.path.dirname(mpm.lock_file) if mpm.lock_file else
+                    _abspath(runtime[-1], config.server_root) if runtime else os.path.join(config.server_root, "logs"))
         lines.append(f'Mutex default: dir="{lock_dir.rstrip("/")}/" mechanism={mpm.accept_mutex} ')
         lines.append("Mutex mpm-accept: using_defaults")
+        lines.append("Mutex watchdog-callback: using_defaults")
         lines.append(f'PidFile: "{mpm.pid_file}"')
     defines = dict(getattr(config.tree, "defines", {}) or {})
     for name in ("DUMP_VHOSTS", "DUMP_RUN_CFG"):     # what -S itself defines in Apache
@@ -752,6 +770,10 @@ def describe_vhosts(config: Any) -> str:
     if mpm is not None:
         lines.extend(_user_group_lines(mpm))
     return "\n".join(lines) + "\n"
+
+
+def _abspath(path: str, root: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(root, path)
 
 
 def _where(v: Server) -> str:

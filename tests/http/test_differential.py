@@ -470,3 +470,24 @@ def test_access_log_lines_match(servers):
             lines[name] = [ln for ln in f.read().splitlines() if '"GET /k.txt HTTP/1.1" 200' in ln and "ref.example" in ln]
     assert lines["httpdw"] and lines["httpdw"][-1] == lines["apache"][-1]
     assert lines["server"] and lines["server"][-1] == lines["apache"][-1]
+
+
+def test_dash_S_matches_apache(servers):
+    """`httpdw -S` prints what `apache2 -S` prints for the same config (the Mutex lines are listed in
+    the order of a seeded hash table by Apache: compared as a set)."""
+    conf = str(servers["root"] / "apache.conf")
+    theirs = subprocess.run(["apache2", "-S", "-f", conf], capture_output=True, text=True, timeout=30).stdout
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    ours = subprocess.run([sys.executable, "-m", "httpdw", "-S", "-f", conf], capture_output=True, text=True,
+                          timeout=60, env=env).stdout
+
+    def split(text: str) -> tuple[list[str], set[str]]:
+        lines = text.splitlines()
+        start = lines.index("VirtualHost configuration:")
+        lines = lines[start:]
+        return [ln for ln in lines if not ln.startswith("Mutex ")], {ln for ln in lines if ln.startswith("Mutex ")}
+
+    their_lines, their_mutexes = split(theirs)
+    our_lines, our_mutexes = split(ours)
+    assert our_lines == their_lines
+    assert {m.split(":")[0] for m in our_mutexes} >= {m.split(":")[0] for m in their_mutexes}
