@@ -147,6 +147,7 @@ class Line:
     column: int     #: 1-based column of `head` in the logical line
     head: str       #: the first word ("<Directory", "</IfModule>", "ServerName", '"Quoted"')
     rest: str       #: the raw text after it, blanks stripped
+    quoted: bool = False   #: the first word was quoted (`"</IfModule>"`)
 
 
 class _LineClassifier(Transformer):
@@ -259,6 +260,13 @@ class _TreeBuilder:
         if name[0] in "\"'":
             words = split_words(name)
             name = words[0] if words else ""
+            if name.startswith("<"):
+                # Apache reads the first word with ap_getword_conf, so "<IfModule" opens a section
+                self.feed(Line("close" if name.startswith("</") else "open", line.index, line.column,
+                               name, line.rest, quoted=True))
+                return
+        if name.endswith(">"):
+            name = name[:-1]     # Apache cuts one '>' off any first word: `ServerAdmin> x` works
         self.add(Node(name, line.rest, self.pos(line)))
 
     def opener(self, line: Line) -> None:
@@ -304,7 +312,7 @@ class _TreeBuilder:
             return
         top = self.stack[-1]
         same = name.lower() == top.key
-        if top.key in CONDITIONAL_SECTIONS and same and (not well_formed or line.rest):
+        if top.key in CONDITIONAL_SECTIONS and same and (not well_formed or line.rest or line.quoted):
             # Apache accepts this closer only when the section is false (it soaks the body);
             # a true one's body ends only at a line that is exactly </Name>.
             message = f"{tag} without matching <{tag[2:]} section"

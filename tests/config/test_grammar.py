@@ -64,6 +64,18 @@ def test_a_quoted_name_is_unquoted_like_ap_getword_conf():
     assert flat(nodes) == [("ServerName", "www.example.com")]
 
 
+def test_one_trailing_gt_is_cut_from_any_name_like_apache():
+    nodes, _ = parse("ServerAdmin> a@b\nServerAdmin>> a@b\n")
+    assert [n.name for n in nodes] == ["ServerAdmin", "ServerAdmin>"]
+
+
+def test_a_quoted_section_tag_still_opens_and_closes_a_section():
+    nodes, diags = parse('"<IfModule" mod_so.c>\nServerAdmin a@b\n</IfModule>\n')
+    assert flat(nodes) == [("IfModule", "mod_so.c"), ("ServerAdmin", "a@b")] and not diags.items
+    nodes, diags = parse('<Directory /x>\n"</Directory>"\n')
+    assert nodes[0].end_pos.line == 2 and not diags.items
+
+
 # --------------------------------------------------------------------------- comments
 
 
