@@ -258,9 +258,6 @@ def _open_destination(destination: str) -> tuple[int, subprocess.Popen | None]:
         fd = os.dup(proc.stdin.fileno())
         proc.stdin.close()
         return fd, proc
-    directory = os.path.dirname(destination)
-    if directory and not os.path.isdir(directory):
-        raise OSError(f"could not open error log file {destination}: directory {directory} does not exist")
     fd = os.open(destination, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     return fd, None
 
@@ -284,7 +281,8 @@ def stderr_logging(log_level: str = "warn", fd: int = 2) -> logging.Handler:
     logger = logging.getLogger(ROOT_LOGGER)
     level_filter = LogLevelFilter(log_level)
     handler = FdHandler(fd)
-    handler.setFormatter(ApacheFormatter())
+    # the console gets the bare message, as Apache prints start-up errors ("AH00015: Unable to open logs")
+    handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(level_filter)
     # only problems reach the console: "resuming normal operations" and other notices go to the error log
     handler.addFilter(lambda record: record.levelno >= LEVELS["warn"])

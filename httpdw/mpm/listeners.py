@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from httpdw.config.model import Listener, MpmSettings
 
 
+NO_LISTENERS = "no listening sockets available, shutting down"
+
+
 class ListenError(Exception):
     """A Listen address that cannot be bound; the message is Apache's."""
 
@@ -91,7 +94,7 @@ def bind_all(settings: MpmSettings, keep: list[BoundListener] = ()) -> tuple[lis
     Returns (the new set, the sockets of `keep` that are no longer wanted). On error, nothing new stays
     open and ListenError is raised."""
     if not settings.listeners:
-        raise ListenError("no listening sockets available, shutting down")
+        raise ListenError(NO_LISTENERS)
     kept = {b.key: b for b in keep}
     result: list[BoundListener] = []
     fresh: list[BoundListener] = []

@@ -31,7 +31,7 @@ from httpdw.mpm import api
 from httpdw.mpm import pidfile
 from httpdw.mpm.build import server_built, server_version
 from httpdw.mpm.child import APEXIT_CHILDFATAL, APEXIT_CHILDSICK, POD_GRACEFUL, POD_RESTART, ChildSpec, child_main
-from httpdw.mpm.listeners import BoundListener, ListenError, bind_all
+from httpdw.mpm.listeners import NO_LISTENERS, BoundListener, ListenError, bind_all
 from httpdw.mpm.maintenance import HOLD_OFF_CYCLES, Limits, MaintenanceState, perform_idle_server_maintenance
 from httpdw.mpm.mutex import DEFAULT as DEFAULT_MUTEX, AcceptMutex, lock_file_path, mechanism_for
 from httpdw.mpm.scoreboard import Scoreboard, ScoreboardError
@@ -147,6 +147,8 @@ class Parent:
             self.listeners, _ = bind_all(self.settings)
         except ListenError as e:
             log.log(55, "%s", e)
+            if str(e) != NO_LISTENERS:
+                log.log(55, NO_LISTENERS)
             log.log(55, "AH00015: Unable to open logs")
             raise StartupError(str(e)) from e
         self.create_scoreboard()
@@ -164,7 +166,7 @@ class Parent:
             self.errorlog = ErrorLog(self.config.error_log, self.config.log_level)
             self.errorlog.open()
         except (OSError, ValueError) as e:
-            log.log(55, "(%s)%s: AH00091: httpdw: could not open error log file %s.", getattr(e, "errno", 0),
+            log.log(55, "(%s)%s: AH00091: httpdw: could not open error log file %s.", getattr(e, "errno", None) or 0,
                     getattr(e, "strerror", None) or e, self.config.error_log)
             log.log(55, "AH00015: Unable to open logs")
             self.errorlog = None
