@@ -437,3 +437,17 @@ def test_children_exit_when_the_parent_is_killed(make_server):
     server.start()
     assert server.get("/") == "ok\n"
     assert "AH00098: pid file" in server.log_text()
+
+
+def test_graceful_restart_with_every_slot_taken_queues_instead_of_failing(make_server):
+    # ServerLimit 2, both slots busy: the new generation can only start as the old children leave;
+    # meanwhile connections wait in the listen backlog, none is refused
+    server = make_server(server_limit=2, daemons_limit=2, start_servers=2, threads_per_child=2,
+                         max_request_workers=4, min_spare_threads=1, max_spare_threads=4).start()
+    old = child_pids(server)
+    with Load(server.port, clients=3, path="/sleep/50") as load:
+        time.sleep(0.5)
+        server.signal(signal.SIGUSR1)
+        wait_until(lambda: len(p := child_pids(server)) == 2 and not (p & old), 10, what="both slots renewed")
+        time.sleep(0.5)
+    assert load.failed == [] and load.ok > 10
