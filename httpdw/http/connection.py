@@ -484,12 +484,13 @@ class Connection:
     def directory(self, req: Request, uri: str, dirpath: str) -> Response:
         conf = req.conf
         if not uri.endswith("/"):
-            if not conf.directory_slash:
-                return self.error(req, 404) if not (conf.options & OPT_INDEXES) else self.error(req, 403)
-            loc = self.absolute_url(req, _escape_path(uri) + "/")
-            if req.query:
-                loc += "?" + req.query
-            return self.error(req, 301, location=loc)
+            if conf.directory_slash:
+                loc = self.absolute_url(req, _escape_path(uri) + "/")
+                if req.query:
+                    loc += "?" + req.query
+                return self.error(req, 301, location=loc)
+            # DirectorySlash Off: mod_dir declines; mod_autoindex may still list the directory
+            return self.listing(req, uri, dirpath)
         for name in conf.directory_index:
             if "/" in name:
                 continue
@@ -506,12 +507,20 @@ class Connection:
                 req.conf = sub_conf
                 req.filename = candidate
                 return self.route_index(req, sub_uri, candidate, st)
+        return self.listing(req, uri, dirpath)
+
+    def listing(self, req: Request, uri: str, dirpath: str) -> Response:
+        """mod_autoindex: GET/HEAD only (anything else falls to the default handler: 404)."""
+        conf = req.conf
         if conf.options & OPT_INDEXES:
-            if req.method not in ("GET", "HEAD", "POST"):
-                return self.error(req, 405)
-            self.discard_body(req)
+            if req.method not in ("GET", "HEAD"):
+                log.info("AH00128: File does not exist: %s", dirpath)
+                return self.error(req, 404)
             body = autoindex.listing(dirpath, uri, req.query)
-            return Response(200, "text/html;charset=ISO-8859-1", body)
+            resp = Response(200, "text/html;charset=ISO-8859-1", body)
+            if req.method == "HEAD":
+                resp.length = None          # Apache does not generate the listing for HEAD: no length
+            return resp
         log.error("AH01276: Cannot serve directory %s: No matching DirectoryIndex (%s) found, and server-generated "
                   "directory index forbidden by Options directive", dirpath, ",".join(conf.directory_index) or "none")
         return self.error(req, 403)
@@ -712,8 +721,11 @@ class Connection:
         return srv.server_name_only or self.local_ip
 
     def port_for_url(self, req: Request) -> int:
+        """ap_get_server_port: the Host's port (Off) or ServerName's port (On), else the default 80."""
         srv = req.server or self.default
         canonical = (req.conf.canonical if req.conf and req.conf.canonical else srv.canonical)
+        if canonical == "on":
+            return srv.port or 80
         if canonical != "on":
             host = req.head.fields.get("host") or ""
             if host and not host.endswith("]") and ":" in host:

@@ -76,6 +76,11 @@ def build_tree(root):
         "etagall/e.txt": b"e\n",
         "etagnone/e.txt": b"e\n",
         "small/s.txt": b"s\n",
+        "canon/d/x.txt": b"x\n",
+        "noslash/d/x.txt": b"x\n",
+        "iponly/x.txt": b"x\n",
+        "iplocal/x.txt": b"x\n",
+        "sig/x.txt": b"x\n",
         "links/target.txt": b"t\n",
         "nolinks/target.txt": b"t\n",
         "lang/page.html.fr": b"<p>fr</p>\n",
@@ -123,7 +128,9 @@ AddType application/x-custom .cst
 AddLanguage fr .fr
 AddEncoding x-gzip .gz
 LogFormat "%h %l %u \"%r\" %>s %O \"%{{Referer}}i\" \"%{{User-Agent}}i\"" combined_nt
+LogFormat "%h %l %u %t \"%r\" %>s %O \"%{{Referer}}i\" \"%{{User-Agent}}i\"" combined
 CustomLog {root}/logs/{name}_access.log combined_nt
+CustomLog {root}/logs/{name}_combined.log combined
 <Directory />
     Require all denied
     AllowOverride None
@@ -169,6 +176,21 @@ CustomLog {root}/logs/{name}_access.log combined_nt
 </Directory>
 <Directory {docroot}/etagnone>
     FileETag None
+</Directory>
+<Directory {docroot}/canon>
+    UseCanonicalName On
+</Directory>
+<Directory {docroot}/noslash>
+    DirectorySlash Off
+</Directory>
+<Directory {docroot}/iponly>
+    Require ip 10.9.8.7
+</Directory>
+<Directory {docroot}/iplocal>
+    Require ip 127.0.0.1
+</Directory>
+<Directory {docroot}/sig>
+    ServerSignature On
 </Directory>
 <Directory {docroot}/small>
     LimitRequestBody 10
@@ -358,6 +380,18 @@ CASES: list[tuple[str, bytes]] = [
     ("expect_other", request("GET", "/k.txt", {"Expect": "something"})),
     ("chunked_post", request("POST", "/k.txt", {"Transfer-Encoding": "chunked"}, b"3\r\nabc\r\n0\r\n\r\n")),
     ("bad_chunk", request("POST", "/k.txt", {"Transfer-Encoding": "chunked"}, b"zz\r\nabc\r\n0\r\n\r\n")),
+    ("redirect_host_port", request("GET", "/sub", {"Host": "localhost:8080"})),
+    ("redirect_canonical", request("GET", "/canon/d", {"Host": "other.name:8080"})),
+    ("no_directory_slash", request("GET", "/noslash/d")),
+    ("require_ip_denied", request("GET", "/iponly/x.txt")),
+    ("require_ip_allowed", request("GET", "/iplocal/x.txt")),
+    ("listing_head", request("HEAD", "/listing/")),
+    ("listing_post", request("POST", "/listing/", {"Content-Length": "2"}, b"ab")),
+    ("listing_query_desc", request("GET", "/listing/?C=N;O=D")),
+    ("index_head", request("HEAD", "/")),
+    ("alias_dir_slash", request("GET", "/aliased/")),
+    ("range_index", request("GET", "/", {"Range": "bytes=0-3"})),
+    ("inm_index", request("GET", "/", {"If-None-Match": '"12-5af3107a40000"'})),
     ("vhost_name", request("GET", "/", {"Host": "vhost.example"})),
     ("vhost_name_case", request("GET", "/", {"Host": "VHOST.Example"})),
     ("vhost_alias", request("GET", "/", {"Host": "www.alias.example"})),
@@ -456,6 +490,24 @@ def test_same_answer_as_apache(servers, case, data, target):
     assert [normalise(r) for r in ours] == [normalise(r) for r in theirs]
 
 
+def test_debian_combined_line_byte_for_byte(servers):
+    """Debian's `combined` format, %t included: the same line from both servers (the request is
+    repeated if the two lines fall into different seconds)."""
+    data = request("GET", "/sub/a.txt", {"Referer": "http://ref.example/x", "User-Agent": "Mozilla/5.0 (X11)"})
+    root = servers["root"]
+    for attempt in range(3):
+        for name in ("apache", "server"):
+            raw(servers[name], data, half_close=False)
+        time.sleep(0.3)
+        last = {}
+        for name in ("apache", "server"):
+            with open(root / "logs" / f"{name}_combined.log") as f:
+                last[name] = [ln for ln in f.read().splitlines() if "ref.example/x" in ln][-1]
+        if last["apache"].split("[")[1][:20] == last["server"].split("[")[1][:20]:
+            break
+    assert last["server"] == last["apache"]
+
+
 def test_access_log_lines_match(servers):
     """Debian's combined format (without %t) gives the same line on both servers for the whole matrix
     (ServerTokens Prod: "Server: Apache" and "Server: httpdw" have the same length, so %O matches)."""
@@ -491,3 +543,14 @@ def test_dash_S_matches_apache(servers):
     our_lines, our_mutexes = split(ours)
     assert our_lines == their_lines
     assert {m.split(":")[0] for m in our_mutexes} >= {m.split(":")[0] for m in their_mutexes}
+
+
+def test_server_signature_as_apache_with_our_product_name(servers):
+    """ServerSignature On: the same page, with httpdw's banner where Apache names itself (the one
+    deliberate difference: ServerTokens Prod gives "httpdw" instead of "Apache")."""
+    data = request("GET", "/sig/missing", {"Host": "localhost:8080"})
+    theirs = parse_responses(raw(servers["apache"], data, half_close=False))[0]
+    ours = parse_responses(raw(servers["server"], data, half_close=False))[0]
+    assert b"<address>Apache Server at localhost Port 8080</address>" in theirs.body
+    assert ours.status == theirs.status == 404
+    assert ours.body.replace(b"<address>httpdw ", b"<address>Apache ") == theirs.body
