@@ -54,7 +54,7 @@ def run(opts: CliOptions, action: str | None, *, _load: Loader | None = None, _f
         from httpdw.mpm.single import run_single
         return run_single(config, factory_for)
     pid = pidfile.read_pid(config.mpm.pid_file)
-    running = pid is not None and pidfile.is_running(pid)
+    running = pid is not None and pidfile.is_server(pid)
     if action == "start":
         if running:
             print(f"{NAME} (pid {pid}) already running")

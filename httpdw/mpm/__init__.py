@@ -29,4 +29,9 @@ What each process-level directive does in httpdw:
   and kept across restarts. The file is removed at shutdown and replaced at start.
 * ``MaxConnectionsPerChild`` counts connections (keep-alive requests on one connection count once).
 * ``GracefulShutdownTimeout``: bounds a graceful stop (SIGWINCH); 0 waits for every connection.
+* ``ListenCoresBucketsRatio``: accepted, and the config layer applies its start-time floors, but httpdw
+  runs a single listener bucket (no SO_REUSEPORT duplicates). What buckets are for in Apache, not waking
+  every child for each connection, httpdw gets from EPOLLEXCLUSIVE on the shared listening sockets.
+* ``PidFile``: `-k` trusts a pid only if that process is an httpdw parent (its title), so a stale pid
+  file whose number was reused by another process is reported "not running" instead of signalled.
 """

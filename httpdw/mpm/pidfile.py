@@ -24,6 +24,24 @@ def is_running(pid: int) -> bool:
     return True
 
 
+def is_server(pid: int) -> bool:
+    """kill(pid, 0) and, where /proc tells, the process really is an httpdw parent.
+
+    Apache trusts kill(pid, 0) alone, so after a reboot a stale pid file whose number now belongs to
+    another process makes `-k stop` signal that process. httpdw also checks the process title the
+    parent sets ("httpdw: parent ..."); without /proc it falls back to Apache's check."""
+    if not is_running(pid):
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except FileNotFoundError:
+        return os.path.isdir("/proc/self") is False   # no /proc at all: Apache's check only
+    except OSError:
+        return True
+    return cmdline.startswith(b"httpdw: parent")
+
+
 def write_pid(path: str, pid: int) -> bool:
     """Write the pid (atomically via rename). Returns True if a pid file was already there (AH00098)."""
     existed = os.path.exists(path)

@@ -24,6 +24,7 @@ log = logging.getLogger("httpdw.mpm")
 def run_single(config: ServerConfig, factory_for: Callable[[ServerConfig], api.HandlerFactory]) -> int:
     """Serve with one process until a signal; returns the exit status."""
     s = config.mpm
+    _set_title(f"httpdw: parent (single process, -X) -f {config.config_file}")
     console = stderr_logging(config.log_level)
     errorlog = ErrorLog(config.error_log, config.log_level)
     listeners, board, wrote_pid = [], None, False
@@ -53,3 +54,12 @@ def run_single(config: ServerConfig, factory_for: Callable[[ServerConfig], api.H
             board.remove()
         logging.getLogger("httpdw").removeHandler(console)
         errorlog.close()
+
+
+def _set_title(title: str) -> None:
+    """`-k stop` recognises the server by this title (httpdw.mpm.pidfile.is_server)."""
+    try:
+        import setproctitle
+        setproctitle.setproctitle(title)
+    except ImportError:
+        pass

@@ -307,6 +307,19 @@ def test_stale_pid_file_is_reported_and_replaced(make_server):
         f.write(f"{dead.pid}\n")
     result = _k(server, "stop")
     assert result.stdout.strip() == f"httpdw (pid {dead.pid}?) not running"
+    # a pid file naming a live process that is not an httpdw parent (pid reuse after a reboot):
+    # Apache would send it SIGTERM; httpdw says the server is not running and leaves it alone
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with open(server.pid_file, "w") as f:
+            f.write(f"{bystander.pid}\n")
+        result = _k(server, "stop")
+        assert result.stdout.strip() == f"httpdw (pid {bystander.pid}?) not running"
+        time.sleep(0.2)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
     server.start(wait_children=1)
     assert "AH00098: pid file" in server.log_text()
 
@@ -355,6 +368,17 @@ def test_single_process_mode_x(make_server):
     wait_until(lambda: _try_get(server.port, "/pid"), 10, what="-X serving")
     pid, slot, _ = _try_get(server.port, "/pid").split()
     assert int(pid) == server.proc.pid and server.children() == []   # served by the process itself, no fork
+    assert server.parent().cmdline()[0].startswith("httpdw: parent (single process, -X)")
+    stop = _k(server, "stop")           # -k stop finds the -X process through the pid file too
+    assert stop.returncode == 0 and stop.stdout == ""
+    assert server.proc.wait(10) == 0
+    assert not os.path.exists(server.pid_file)
+
+
+def test_single_process_mode_x_stops_on_sigterm(make_server):
+    server = make_server(threads_per_child=3)
+    server.proc = subprocess.Popen(server.command("start", "-X"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: _try_get(server.port, "/pid"), 10, what="-X serving")
     assert server.parent().num_threads() == 3 + 2
     assert os.path.exists(server.pid_file)
     server.signal(signal.SIGTERM)
