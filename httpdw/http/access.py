@@ -70,6 +70,17 @@ def double_reverse(ip: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
+def remote_name(ip: str, double: bool = False) -> str | None:
+    """HostnameLookups On|Double: the client's name for %h (None: log the address)."""
+    if double:
+        return double_reverse(ip)
+    try:
+        return socket.gethostbyaddr(ip)[0].lower()
+    except OSError:
+        return None
+
+
 def host_matches(client: Client, specs) -> bool:
     name = double_reverse(client.ip)
     if not name:

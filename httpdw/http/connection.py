@@ -168,6 +168,7 @@ class Connection:
         buf = self.buf
         sock.settimeout(idle_timeout)
         waiting_first_byte = True
+        deadline = 0.0
         while True:
             skip_blank_lines(buf)
             if buf:
@@ -175,7 +176,15 @@ class Connection:
                     waiting_first_byte = False
                     if self.requests:
                         self.ctx.slot.set_state("R")
+                    # the whole head must arrive within Timeout: a client trickling a byte at a
+                    # time cannot hold a worker thread longer than that
+                    deadline = time.monotonic() + srv.timeout
                     sock.settimeout(srv.timeout)
+                elif deadline:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise ParseError(408, "", "the request head did not arrive within Timeout")
+                    sock.settimeout(left)
                 end = find_head_end(buf)
                 if end >= 0:
                     data = bytes(buf[:end])
@@ -906,6 +915,9 @@ class Connection:
         rec.host_name = self.server_name_for_url(req) if req.server else srv.name
         rec.canonical_port = srv.port or self.local_port
         rec.filename = req.filename
+        lookups = (req.conf.hostname_lookups if req.conf and req.conf.hostname_lookups else srv.hostname_lookups)
+        if lookups != "off":
+            rec.remote_host = access.remote_name(self.client_ip, double=lookups == "double")
         rec.keepalives = self.requests
         for alog in rt.logs:
             alog.write(rec)

@@ -283,3 +283,35 @@ def test_server_status_handler(site):
     resp = get(site.port, "/server-status")
     assert resp.status == 200 and b"<html" in resp.body.lower()
     assert get(site.port, "/server-status", method="PUT").status == 405
+
+
+def test_trickled_head_is_cut_at_timeout(site):
+    site.start(BASIC)                                   # Timeout 2
+    s = socket.create_connection(("127.0.0.1", site.port), timeout=8)
+    t0 = time.monotonic()
+    answer = b""
+    try:
+        for ch in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+            s.sendall(bytes([ch]))
+            time.sleep(0.1)
+            if time.monotonic() - t0 > 6:
+                break
+    except OSError:
+        pass
+    try:
+        answer = s.recv(65536)
+    except OSError:
+        pass
+    s.close()
+    assert answer.startswith(b"HTTP/1.1 408")
+    assert time.monotonic() - t0 < 6
+
+
+def test_hostname_lookups_log_names(site):
+    site.write("a.txt", "a")
+    site.start(BASIC + "HostnameLookups On\n")
+    assert get(site.port, "/a.txt").status == 200
+    time.sleep(0.1)
+    line = (site.root / "logs" / "access.log").read_text().splitlines()[-1]
+    name = socket.gethostbyaddr("127.0.0.1")[0]
+    assert line.startswith(name + " ")

@@ -372,3 +372,13 @@ def test_log_items(fmt, expected):
 def test_bytes_dash_and_escaping():
     assert compile_format("%b")(record(body_bytes=0)) == "-"
     assert escape('a"b\\c\nd\x01é') == 'a\\"b\\\\c\\nd\\x01\\xe9'
+
+
+@pytest.mark.parametrize("tokens,expected", [
+    ("Prod", "httpdw"), ("Major", "httpdw/0"), ("Minor", "httpdw/0.1"), ("Minimal", "httpdw/0.1.0"),
+    ("OS", "httpdw/0.1.0 (Unix)"),
+])
+def test_server_tokens(tokens, expected):
+    from httpdw.http.response import server_banner
+    assert server_banner(tokens) == expected
+    assert server_banner("Full").startswith("httpdw/0.1.0 (Unix) Python/")
