@@ -3,6 +3,9 @@
 The important part is the idle-worker accounting: the listener calls `wait_for_idler()` *before* it
 accepts, so a child never takes a connection it has no free thread for, and a busy child leaves new
 connections in the kernel backlog for children that have free threads.
+
+Two conditions share one lock so that a push wakes exactly one idle worker and a worker becoming
+idle wakes only the listener (waking all 25 workers for each connection costs more than serving it).
 """
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ import threading
 
 
 class FdQueue:
-    """A bounded queue of accepted connections plus the count of workers waiting on it."""
+    """A queue of accepted connections plus the count of workers waiting on it."""
 
     def __init__(self) -> None:
         self._items: collections.deque = collections.deque()
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._has_item = threading.Condition(self._lock)     # workers wait here
+        self._has_idler = threading.Condition(self._lock)    # the listener waits here
         self._idlers = 0
         self._terminated = False
 
@@ -24,37 +29,40 @@ class FdQueue:
 
         Returns False on timeout, when `stop()` becomes true (after a `wake()`), or once the queue is
         terminated; the listener then rechecks its flags."""
-        with self._cond:
-            ok = self._cond.wait_for(lambda: self._terminated or stop() or self._idlers > len(self._items), timeout)
+        with self._lock:
+            ok = self._has_idler.wait_for(
+                lambda: self._terminated or stop() or self._idlers > len(self._items), timeout)
             return bool(ok) and not self._terminated and not stop()
 
     def wake(self) -> None:
         """Make a waiting listener recheck its `stop` condition now."""
-        with self._cond:
-            self._cond.notify_all()
+        with self._lock:
+            self._has_idler.notify_all()
 
     def push(self, item) -> None:
-        """Listener: hand an accepted connection to an idle worker."""
-        with self._cond:
+        """Listener: hand an accepted connection to one idle worker."""
+        with self._lock:
             self._items.append(item)
-            self._cond.notify_all()
+            self._has_item.notify()
 
     def pop(self):
         """Worker: become idle and wait for a connection; None once the queue is terminated and empty."""
-        with self._cond:
+        with self._lock:
             self._idlers += 1
-            self._cond.notify_all()
+            self._has_idler.notify()
             try:
-                self._cond.wait_for(lambda: self._items or self._terminated)
+                while not self._items and not self._terminated:
+                    self._has_item.wait()
                 return self._items.popleft() if self._items else None
             finally:
                 self._idlers -= 1
 
     def terminate(self) -> None:
         """Graceful exit: queued connections are still served, then every waiting worker gets None."""
-        with self._cond:
+        with self._lock:
             self._terminated = True
-            self._cond.notify_all()
+            self._has_item.notify_all()
+            self._has_idler.notify_all()
 
     @property
     def terminated(self) -> bool:
@@ -62,5 +70,5 @@ class FdQueue:
 
     @property
     def idlers(self) -> int:
-        with self._cond:
+        with self._lock:
             return self._idlers

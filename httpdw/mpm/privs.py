@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import grp
 import os
 import pwd
@@ -79,22 +80,25 @@ def setup_core_dumps(directory: str) -> None:
     set_dumpable()
 
 
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL | None:
+    """The C library, looked up once (find_library runs ldconfig: far too slow to repeat)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True)   # the running process's own symbols include libc's
+    except OSError:
+        name = ctypes.util.find_library("c")
+        return ctypes.CDLL(name, use_errno=True) if name else None
+
+
 def set_dumpable() -> bool:
     """prctl(PR_SET_DUMPABLE, 1) through libc; False where there is no prctl (not Linux)."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    if not hasattr(libc, "prctl"):
-        return False
-    return libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0
+    libc = _libc()
+    prctl = getattr(libc, "prctl", None) if libc is not None else None
+    return prctl is not None and prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0
 
 
 def malloc_trim(pad: int) -> bool:
     """glibc malloc_trim(pad): give freed heap memory beyond `pad` bytes back to the OS (see MaxMemFree)."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name)
-    trim = getattr(libc, "malloc_trim", None)
-    return bool(trim(ctypes.c_size_t(pad))) if trim else False
+    libc = _libc()
+    trim = getattr(libc, "malloc_trim", None) if libc is not None else None
+    return bool(trim(ctypes.c_size_t(pad))) if trim is not None else False
