@@ -219,6 +219,8 @@ class Connection:
         rec.local_ip, rec.local_port = self.local_ip, self.local_port
         req.body = BodyReader(head)
         req.expect_continue = False
+        vhost = self.h.site.select(self.local_ip, self.local_port, self.host_name(head.fields.get("host")))
+        self.ctx.slot.begin_request(head.request_line, self.client_ip, vhost.name)
         try:
             resp = self.process(req)
         except MapError as e:
@@ -229,7 +231,6 @@ class Connection:
             resp.length = None
             req.body.done = True
         server = req.server or self.default
-        self.ctx.slot.begin_request(head.request_line, self.client_ip, server.name)
         keep = self.decide_keepalive(req, resp)
         sent = self.send(req, resp, keep)
         if keep and not req.body.done:
