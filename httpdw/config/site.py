@@ -726,6 +726,30 @@ def build_vhost(builder: _Builder, node: Node, main: Server) -> Server:
     return v
 
 
+# --------------------------------------------------------------------------- .htaccess
+
+def htaccess_risks(site: Site, max_dirs: int = 20000) -> list[tuple[str, Pos | None]]:
+    """.htaccess files under <Directory> sections that allow overrides: httpdw answers 500 for
+    everything below them (it reads no .htaccess). For configtest's warnings: (file, section position).
+
+    The walk is bounded (max_dirs directories in all) so a huge tree cannot stall a config check."""
+    found: list[tuple[str, Pos | None]] = []
+    seen: set[str] = set()
+    budget = max_dirs
+    for server in (site.main, *site.vhosts):
+        for sec in server.dir_sections:
+            if sec.wildcard or sec.pattern in seen or not any(k == "allowoverride" and v for k, v in sec.patch):
+                continue
+            seen.add(sec.pattern)
+            for dirpath, dirs, files in os.walk(sec.pattern):
+                budget -= 1
+                if budget < 0:
+                    return found
+                if ".htaccess" in files:
+                    found.append((os.path.join(dirpath, ".htaccess"), sec.pos))
+    return found
+
+
 # --------------------------------------------------------------------------- httpdw -S
 
 def describe_vhosts(config: Any) -> str:

@@ -151,7 +151,7 @@ class Connection:
             pass
         except OSError as e:
             if e.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EBADF, errno.ENOTCONN):
-                log.warning("AH00000: connection from %s: %s", self.client_ip, e)
+                log.warning("connection from %s: %s", self.client_ip, e)
         except Exception:   # a bug must cost one connection, never the worker thread
             log.exception("internal error serving %s", self.client_ip)
         finally:
@@ -313,7 +313,7 @@ class Connection:
         expect = head.fields.get("expect")
         if expect is not None:
             if expect.lower() != "100-continue":
-                log.info("AH01571?: client sent an unrecognized expectation value of Expect: %s", expect)
+                log.info("AH00570: client sent an unrecognized expectation value of Expect: %s", expect)
                 return self.error(req, 417)
             req.expect_continue = version == "1.1" and not body.done
         if req.method == "TRACE":
@@ -385,7 +385,7 @@ class Connection:
         if handler == "server-status":
             return self.h.status_response(req, self)
         if handler not in (None, "default-handler", "default_handler"):
-            log.error("AH00082?: handler '%s' is not implemented by httpdw; refusing to serve %s as a file",
+            log.error("handler '%s' is not implemented by httpdw: refusing to serve %s as a file (it would publish its source)",
                       handler, filename)
             return self.error(req, 500)
         return self.default_handler(req, uri, filename, st, is_dir)
@@ -426,7 +426,7 @@ class Connection:
             if os.path.exists(candidate):
                 if candidate not in req.rt.htaccess_reported:
                     req.rt.htaccess_reported.add(candidate)
-                    log.error("HDW0301: %s exists and AllowOverride allows it, but httpdw does not read .htaccess "
+                    log.error("%s exists and AllowOverride allows it, but httpdw does not read .htaccess "
                               "files: refusing to serve (500) rather than ignore what it may protect", candidate)
                 return True
             if d == root or len(d) <= len(root) or d == "/":
@@ -689,9 +689,9 @@ class Connection:
     def answer_protocol_error(self, e: ParseError) -> None:
         """A head that could not be parsed: Apache's 400/408/414 page, then close."""
         if e.status == 408:
-            log.info("AH00567?: request failed: error reading the headers (timeout)")
+            log.info("AH00567: request failed: error reading the headers")
         else:
-            log.info("AH00566?: request failed: %s", e.reason or e.note)
+            log.info("request failed: %s (from %s)", e.reason or e.note, self.client_ip)
         head = Head()
         head.request_line = ""
         head.method = "GET"

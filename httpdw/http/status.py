@@ -33,7 +33,7 @@ def status_response(handler, req, conn):
         return conn.error(req, 405)
     source = handler.status_source
     if source is None:
-        log.error("AH01237?: server-status requested but this child has no scoreboard")
+        log.error("server-status requested but this process has no scoreboard")
         return conn.error(req, 500)
     from httpdw.mpm import status_text
     snapshot = source()

@@ -382,3 +382,16 @@ def test_server_tokens():
     assert [server_banner(t) for t in ("Prod", "Major", "Minor", "Minimal", "OS")] == [
         "httpdw", f"httpdw/{major}", f"httpdw/{major}.{minor}", f"httpdw/{v}", f"httpdw/{v} (Unix)"]
     assert server_banner("Full").startswith(f"httpdw/{v} (Unix) Python/")
+
+
+def test_htaccess_risks_for_configtest(tmp_path):
+    from httpdw.config.site import htaccess_risks
+    root = tmp_path / "www"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / ".htaccess").write_text("Require all denied\n")
+    (root / ".htaccess").write_text("x\n")
+    site = site_of(tmp_path, f"DocumentRoot {root}\n<Directory {root}>\n AllowOverride None\n</Directory>\n"
+                             f"<Directory {root}/a>\n AllowOverride All\n</Directory>\n")
+    risks = htaccess_risks(site)
+    assert [r[0] for r in risks] == [str(root / "a" / "b" / ".htaccess")]
+    assert risks[0][1].line == 6
