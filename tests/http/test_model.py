@@ -394,4 +394,4 @@ def test_htaccess_risks_for_configtest(tmp_path):
                              f"<Directory {root}/a>\n AllowOverride All\n</Directory>\n")
     risks = htaccess_risks(site)
     assert [r[0] for r in risks] == [str(root / "a" / "b" / ".htaccess")]
-    assert risks[0][1].line == 6
+    assert risks[0][1].line == 7          # the <Directory> that allows overrides
