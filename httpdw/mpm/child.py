@@ -169,7 +169,7 @@ class Child:
                 self.queue.push((conn, addr, ports[listen_fd]))
         finally:
             # only now may idle workers leave: nothing can be pushed after this point
-            self.queue.terminate()
+            self.queue.terminate(self.spec.threads_per_child)
             poller.close()
             for s in socks:  # a gracefully exiting child releases its listeners (the parent keeps its own)
                 s.close()
@@ -276,11 +276,11 @@ class Child:
         """The listener ends the queue itself; if it is stuck (e.g. waiting for the accept mutex) for
         LISTENER_EXIT_WAIT seconds, end the queue anyway so the workers can finish (Apache's AH00276)."""
         if self.listener is None or not self.listener.is_alive():
-            self.queue.terminate()
+            self.queue.terminate(self.spec.threads_per_child)
         elif time.monotonic() - self.graceful_since > LISTENER_EXIT_WAIT:
             if not self.queue.terminated:
                 log.debug("AH00276: the listener thread didn't exit")
-            self.queue.terminate()
+            self.queue.terminate(self.spec.threads_per_child)
 
     def _silent_pipe(self) -> int:
         """A closed pipe is readable (EOF) forever; after EOF, wait on a pipe nobody writes to instead."""

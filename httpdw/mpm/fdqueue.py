@@ -4,65 +4,82 @@ The important part is the idle-worker accounting: the listener calls `wait_for_i
 accepts, so a child never takes a connection it has no free thread for, and a busy child leaves new
 connections in the kernel backlog for children that have free threads.
 
-Two conditions share one lock so that a push wakes exactly one idle worker and a worker becoming
-idle wakes only the listener (waking all 25 workers for each connection costs more than serving it).
+Built on two `queue.SimpleQueue`s (C code: a blocking get() releases the GIL and a put() wakes exactly
+one waiter), because this is on every connection's path:
+
+* a worker that becomes idle puts an *idle token*; the listener takes one (with a timeout) before it
+  accepts, which reserves that worker for the next connection;
+* the accepted connection goes into the *work* queue, where any waiting worker takes it.
+
+Each pushed connection consumes one token, so the connections queued never outnumber the idle workers.
 """
 from __future__ import annotations
 
-import collections
+import queue
 import threading
+
+_IDLE, _WAKE, _END = "idle", "wake", None
 
 
 class FdQueue:
-    """A queue of accepted connections plus the count of workers waiting on it."""
+    """Idle-worker tokens plus the queue of accepted connections."""
 
     def __init__(self) -> None:
-        self._items: collections.deque = collections.deque()
-        self._lock = threading.Lock()
-        self._has_item = threading.Condition(self._lock)     # workers wait here
-        self._has_idler = threading.Condition(self._lock)    # the listener waits here
-        self._idlers = 0
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        self._work: queue.SimpleQueue = queue.SimpleQueue()
+        self._reserved = False          # the listener holds a token it has not used yet
         self._terminated = False
+        self._waiting_workers = 0
+        self._count_lock = threading.Lock()
+        self._workers_seen = 0
 
     def wait_for_idler(self, timeout: float, stop=lambda: False) -> bool:
-        """Listener: block until a worker is idle and not already promised a queued connection.
+        """Listener: block until a worker is idle (and reserve it).
 
-        Returns False on timeout, when `stop()` becomes true (after a `wake()`), or once the queue is
-        terminated; the listener then rechecks its flags."""
-        with self._lock:
-            ok = self._has_idler.wait_for(
-                lambda: self._terminated or stop() or self._idlers > len(self._items), timeout)
-            return bool(ok) and not self._terminated and not stop()
+        Returns False on timeout, when `stop()` is true (a `wake()` makes it look now), or once the
+        queue is terminated; the listener then rechecks its flags. A reservation is kept until a
+        connection is pushed, so a False return after reserving loses nothing."""
+        while not self._reserved:
+            if self._terminated or stop():
+                return False
+            try:
+                token = self._idle.get(timeout=timeout)
+            except queue.Empty:
+                return False
+            if token == _IDLE:
+                self._reserved = True
+        return not self._terminated and not stop()
 
     def wake(self) -> None:
         """Make a waiting listener recheck its `stop` condition now."""
-        with self._lock:
-            self._has_idler.notify_all()
+        self._idle.put(_WAKE)
 
     def push(self, item) -> None:
-        """Listener: hand an accepted connection to one idle worker."""
-        with self._lock:
-            self._items.append(item)
-            self._has_item.notify()
+        """Listener: hand an accepted connection to the reserved idle worker."""
+        self._reserved = False
+        self._work.put(item)
 
     def pop(self):
-        """Worker: become idle and wait for a connection; None once the queue is terminated and empty."""
-        with self._lock:
-            self._idlers += 1
-            self._has_idler.notify()
-            try:
-                while not self._items and not self._terminated:
-                    self._has_item.wait()
-                return self._items.popleft() if self._items else None
-            finally:
-                self._idlers -= 1
+        """Worker: become idle and wait for a connection; None once the queue is terminated."""
+        with self._count_lock:
+            self._waiting_workers += 1
+        self._idle.put(_IDLE)
+        try:
+            return self._work.get()
+        finally:
+            with self._count_lock:
+                self._waiting_workers -= 1
 
-    def terminate(self) -> None:
-        """Graceful exit: queued connections are still served, then every waiting worker gets None."""
-        with self._lock:
-            self._terminated = True
-            self._has_item.notify_all()
-            self._has_idler.notify_all()
+    def terminate(self, workers: int) -> None:
+        """Graceful exit: connections already queued are still served (FIFO), then each of the
+        `workers` threads gets None. Only the listener pushes, and it calls this once it is done
+        (or the child's main thread does, when the listener is stuck)."""
+        if self._terminated:
+            return
+        self._terminated = True
+        self._idle.put(_WAKE)
+        for _ in range(workers):
+            self._work.put(_END)
 
     @property
     def terminated(self) -> bool:
@@ -70,5 +87,6 @@ class FdQueue:
 
     @property
     def idlers(self) -> int:
-        with self._lock:
-            return self._idlers
+        """Workers waiting for a connection right now (for tests and diagnostics)."""
+        with self._count_lock:
+            return self._waiting_workers

@@ -181,6 +181,30 @@ def test_fdqueue_listener_waits_for_an_idle_worker():
     assert q.wait_for_idler(0.05) is False          # the only worker is busy now
 
 
+def test_fdqueue_serves_queued_connections_before_ending():
+    q = FdQueue()
+    got = []
+    worker = threading.Thread(target=lambda: [got.append(x) for x in iter(q.pop, None)])
+    worker.start()
+    assert q.wait_for_idler(2)
+    q.push("a")
+    assert q.wait_for_idler(2)
+    q.push("b")
+    q.terminate(1)
+    worker.join(2)
+    assert got == ["a", "b"] and not worker.is_alive()
+
+
+def test_fdqueue_reservation_survives_a_stop_request():
+    q = FdQueue()
+    threading.Thread(target=q.pop, daemon=True).start()
+    assert q.wait_for_idler(2)
+    stopping = True
+    assert q.wait_for_idler(0.05, lambda: stopping) is False
+    stopping = False
+    assert q.wait_for_idler(0.05, lambda: stopping) is True   # the same idle worker, still reserved
+
+
 def test_fdqueue_terminate_wakes_idle_workers():
     q = FdQueue()
     results = []
@@ -189,7 +213,7 @@ def test_fdqueue_terminate_wakes_idle_workers():
         w.start()
     while q.idlers < 3:
         time.sleep(0.01)
-    q.terminate()
+    q.terminate(3)
     for w in workers:
         w.join(2)
     assert results == [None, None, None]
