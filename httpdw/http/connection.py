@@ -404,6 +404,7 @@ class Connection:
         req.conf = conf
         req.filename = filename
         req.record.uri = uri
+        req.record.query = req.query
         return self.file_response(req, filename, st)
 
     def remember_fast(self, req: Request, uri: str, filename: str) -> None:
@@ -655,7 +656,10 @@ class Connection:
         expect = req.head.fields.get("expect")
         body = error_page(status, method=req.method, location=location or "", notes=notes, expect=expect,
                           server_admin=srv.server_admin, signature=sig, recursive=recursive)
-        return Response(status, "text/html; charset=iso-8859-1", body, fields)
+        resp = Response(status, "text/html; charset=iso-8859-1", body, fields)
+        if req.method == "HEAD":
+            resp.length = None          # ap_send_error_response stops before the body: no length
+        return resp
 
     def custom_error(self, req: Request, status: int, target: str, fields) -> Response | None:
         if " " in target or not (target.startswith("/") or "://" in target):
@@ -731,21 +735,17 @@ class Connection:
         return srv.server_name_only or self.local_ip
 
     def port_for_url(self, req: Request) -> int:
-        """ap_get_server_port: the Host's port (Off) or ServerName's port (On), else the default 80."""
+        """ap_get_server_port: with UseCanonicalName Off the Host's port when it has one; otherwise
+        the server's own port (ServerName host:port), else the scheme's default, 80."""
         srv = req.server or self.default
         canonical = (req.conf.canonical if req.conf and req.conf.canonical else srv.canonical)
-        if canonical == "on":
-            return srv.port or 80
         if canonical != "on":
             host = req.head.fields.get("host") or ""
             if host and not host.endswith("]") and ":" in host:
                 p = host.rsplit(":", 1)[1]
                 if p.isdigit():
                     return int(p)
-                return 80
-            if host:
-                return 80
-        return srv.port or self.local_port
+        return srv.port or 80
 
     def absolute_url(self, req: Request, path: str) -> str:
         name = self.server_name_for_url(req)
