@@ -219,7 +219,8 @@ class Connection:
         rec.local_ip, rec.local_port = self.local_ip, self.local_port
         req.body = BodyReader(head)
         req.expect_continue = False
-        vhost = self.h.site.select(self.local_ip, self.local_port, self.host_name(head.fields.get("host")))
+        req.host = self.host_name(head.fields.get("host"))
+        vhost = self.h.site.select(self.local_ip, self.local_port, req.host)
         self.ctx.slot.begin_request(head.request_line, self.client_ip, vhost.name)
         try:
             resp = self.process(req)
@@ -269,9 +270,7 @@ class Connection:
             return Response(200, None, b"")
         if target.startswith("/"):
             path, _, query = target.partition("?")
-            host = self.host_name(host_hdr)
-            if not host and version == "1.0":
-                host = None
+            host = req.host
         elif "://" in target:
             scheme, _, rest = target.partition("://")
             authority, slash, tail = rest.partition("/")
@@ -564,7 +563,8 @@ class Connection:
             base.append(("Content-Encoding", entry.encoding))
         if entry.language:
             base.append(("Content-Language", entry.language))
-        if len(fields) > 1:
+        if ("if-none-match" in fields or "if-modified-since" in fields or "if-match" in fields
+                or "if-unmodified-since" in fields):
             cond = meets_conditions(req.method, fields, etag, entry.lm_epoch, now)
             if cond == 304:
                 resp = Response(304, None, b"", base)

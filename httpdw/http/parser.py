@@ -46,19 +46,24 @@ class ParseError(Exception):
 class Head:
     """A parsed request head."""
 
-    __slots__ = ("method", "target", "version", "headers", "fields", "request_line", "body_kind",
+    __slots__ = ("method", "target", "version", "raw_headers", "fields", "request_line", "body_kind",
                  "content_length", "head_bytes", "_parser", "_proto")
 
     def __init__(self) -> None:
         self.method = ""
         self.target = ""
         self.version = "1.1"
-        self.headers: list[tuple[str, str]] = []     #: as received (names as sent), latin-1 decoded
+        self.raw_headers: list[tuple[bytes, bytes]] = []   #: as received (names as sent)
         self.fields: dict[str, str] = {}            #: lower-cased names; repeats joined with ", "
         self.request_line = ""
         self.body_kind = BODY_NONE
         self.content_length = 0
         self.head_bytes = 0
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """The header lines as received (names as sent), latin-1 decoded (TRACE echoes them)."""
+        return [(n.decode("latin-1"), v.decode("latin-1").strip(" \t")) for n, v in self.raw_headers]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """A request header by lower-case name."""
@@ -220,19 +225,16 @@ class RequestParser:
         head.request_line = line.decode("latin-1")
         head.head_bytes = len(data)
         fields: dict[str, str] = {}
-        headers = []
         for name_b, value_b in proto.headers:
-            name = name_b.decode("latin-1")
             value = value_b.decode("latin-1").strip(" \t")
-            headers.append((name, value))
-            key = name.lower()
+            key = name_b.decode("latin-1").lower()
             if key in fields:
                 if key == "host":
                     raise ParseError(400, "", "more than one Host header")
                 fields[key] = fields[key] + ", " + value
             else:
                 fields[key] = value
-        head.headers = headers
+        head.raw_headers = proto.headers
         head.fields = fields
         if "transfer-encoding" in fields:
             head.body_kind = BODY_CHUNKED
