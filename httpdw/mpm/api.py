@@ -113,3 +113,8 @@ class ChildInfo:
 
 
 HandlerFactory = Callable[[ChildInfo], ConnectionHandler]
+"""Built once per generation in the parent, called once per child after fork and privilege drop.
+
+A factory object may also have a ``close()`` method: the parent calls it when a restart replaces the
+factory's generation and at shutdown, to release what the factory opened in the parent (e.g. the pipes
+to piped loggers, which the children keep their own copies of)."""

@@ -590,6 +590,8 @@ class Parent:
             self.mutex.remove()
             self.mutex = None
         self._drop_startup_handler()
+        _close_factory(self.factory)
+        self.factory = None
         if self.errorlog is not None:
             self.errorlog.close()
             self.errorlog = None
@@ -621,6 +623,7 @@ class Parent:
             self.board.reset_workers()
         self.close_listeners(dropped)
         self.listeners = new_listeners
+        _close_factory(self.factory)
         self.config, self.settings, self.factory = new_config, new_config.mpm, new_factory
         self.reopen_logs()
         self.maint = MaintenanceState(hold_off=HOLD_OFF_CYCLES if graceful else 0,
@@ -684,6 +687,16 @@ class Parent:
         except (OSError, ValueError) as e:
             log.error("could not reopen the error log %s: %s; logging continues to the old one",
                       self.config.error_log, e)
+
+
+def _close_factory(factory) -> None:
+    """A handler factory may hold parent-side resources (piped access loggers): see api.HandlerFactory."""
+    close = getattr(factory, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - a failing close must not stop a restart or a shutdown
+            log.warning("closing the previous generation's handler factory failed", exc_info=True)
 
 
 def _config_logger(message: str) -> logging.Logger:
