@@ -252,3 +252,29 @@ def test_info_flags():
         assert line in big_v.splitlines(), line
     modules = httpdw("-M").stdout.splitlines()
     assert modules[0] == "Loaded Modules:" and " mpm_worker_module (static)" in modules
+
+
+def test_piped_error_log_started_by_the_parent_and_gone_after_stop(site):
+    port = free_port()
+    piped = os.path.join(site, "logs", "piped_error_log")
+    conf = write_site(site, port, extra=f'ErrorLog "|exec cat >> {piped}"\n')
+    assert httpdw("-f", conf, "-k", "start").returncode == 0
+    pid = int(open(os.path.join(site, "logs", "httpd.pid")).read())
+
+    seen: set[int] = set()
+
+    def loggers():
+        found = [c for c in psutil.Process(pid).children() if c.name() == "cat"]
+        seen.update(c.pid for c in found)
+        return found
+
+    try:
+        assert len(loggers()) == 1                             # one logger, started by the parent
+        wait_until(lambda: "AH00292" in open(piped).read(), 5, what="lines through the pipe")
+        os.kill(pid, signal.SIGUSR1)                           # reopen: a new logger for the new generation
+        wait_until(lambda: open(piped).read().count("AH00292") == 2, 10, what="the second generation's lines")
+        wait_until(lambda: loggers() is not None and len(seen) == 2, 5, what="the new generation's logger")
+    finally:
+        httpdw("-f", conf, "-k", "stop")
+    wait_until(lambda: gone([pid, *seen]), 10, what="the server and its loggers gone")
+    assert "AH00295: caught SIGTERM, shutting down" in open(piped).read()
