@@ -180,8 +180,9 @@ def test_real_config_broken_on_graceful_keeps_serving(site):
 @pytest.mark.skipif(shutil.which("apache2") is None or not os.path.exists(f"{APACHE_MODULES}/mod_status.so"),
                     reason="needs Debian's apache2 with mod_status")
 def test_status_auto_matches_apache_field_by_field(tmp_path):
-    """The same httpd.conf run by Apache and by httpdw: ?auto has the same fields in the same order."""
-    results = {}
+    """The same httpd.conf run by Apache and by httpdw: ?auto has the same fields in the same order,
+    and the HTML page the same header lines and table columns."""
+    results, pages = {}, {}
     for name in ("apache", "httpdw"):
         root = str(tmp_path / name)
         port = free_port()
@@ -197,6 +198,7 @@ def test_status_auto_matches_apache_field_by_field(tmp_path):
             for _ in range(3):
                 get(port, "/")
             results[name] = get(port, "/server-status?auto")
+            pages[name] = get(port, "/server-status")[1]
         finally:
             pid = int(open(os.path.join(root, "logs", "httpd.pid")).read())
             if name == "apache":
@@ -278,3 +280,12 @@ def test_piped_error_log_started_by_the_parent_and_gone_after_stop(site):
         httpdw("-f", conf, "-k", "stop")
     wait_until(lambda: gone([pid, *seen]), 10, what="the server and its loggers gone")
     assert "AH00295: caught SIGTERM, shutting down" in open(piped).read()
+
+    import re
+    def dt_labels(page):   # "Server Version", "Current Time", ... up to the first digit or colon
+        return [re.match(r"[^:0-9]*", m).group(0).strip() for m in re.findall(r"<dt>(.*?)(?:</dt>|$)", page, re.M)]
+    assert dt_labels(pages["httpdw"])[:2] == ["Server Version", "Server MPM"]
+    assert dt_labels(pages["httpdw"]) == dt_labels(pages["apache"])
+    columns = lambda page: re.findall(r"<th>([^<]*)", page.split("<table", 1)[1].split("</tr>", 1)[0])
+    assert columns(pages["httpdw"]) == columns(pages["apache"])
+    assert "<pre>" in pages["httpdw"] and "Scoreboard Key:" in pages["httpdw"]
