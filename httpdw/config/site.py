@@ -84,7 +84,7 @@ class DirConf:
                  "directory_slash", "force_type", "handler", "default_charset", "default_language",
                  "types", "charsets", "encodings", "languages", "handlers", "etag_bits", "sendfile",
                  "error_documents", "signature", "limit_body", "max_ranges", "satisfy", "auth_merging",
-                 "authz", "access", "canonical", "hostname_lookups", "location_alias")
+                 "authz", "access", "canonical", "hostname_lookups", "location_alias", "unsupported")
 
     def __init__(self) -> None:
         self.options = OPT_FOLLOW_SYMLINKS       # 2.4 default: FollowSymLinks
@@ -115,6 +115,8 @@ class DirConf:
         self.canonical: str | None = None        # None: the server's UseCanonicalName
         self.hostname_lookups: str | None = None
         self.location_alias: str | None = None   # one-argument Alias inside <Location>
+        #: why httpdw cannot honour this config (e.g. an <If> expression): requests answer 500
+        self.unsupported: str | None = None
 
     def copy(self) -> "DirConf":
         c = DirConf.__new__(DirConf)
@@ -224,6 +226,7 @@ APPLY: dict[str, Callable[[DirConf, Any], None]] = {
     "usecanonicalname": _set("canonical"),
     "hostnamelookups": _set("hostname_lookups"),
     "location_alias": _set("location_alias"),
+    "unsupported": _set("unsupported"),
     "enablemmap": lambda c, v: None,
     "defaulttype": lambda c, v: None,
 }
@@ -472,6 +475,12 @@ class _Builder:
                 return True
             if key in ("requireall", "requireany", "requirenone"):
                 patch.append(("authz_item", self.rule_group(node, methods)))
+                return True
+            if key in ("if", "elseif", "else") and node.children:
+                # httpdw does not evaluate ap_expr: whatever the block holds (often access rules)
+                # could change who may see what, so requests it might apply to fail closed
+                patch.append(("unsupported", f"<{node.name} {node.args}> at {node.pos} (expressions are "
+                                             "not implemented)"))
                 return True
             if key in ("limit", "limitexcept"):
                 limit = (frozenset(w.upper() for w in node.words()), key == "limitexcept")

@@ -114,7 +114,9 @@ def rule_result(rule: Rule, client: Client) -> int:
     elif p == "local":
         hit = is_local(client)
     elif p == "env":
-        hit = any(a in client.env for a in rule.args)
+        # httpdw sets no environment variables (SetEnvIf/BrowserMatch are not implemented), so an
+        # env rule's real outcome is unknown: take the restrictive one either way
+        return DENIED
     elif p == "method":
         hit = client.method in {a.upper() for a in rule.args}
     else:
@@ -140,14 +142,14 @@ def group_result(group: RuleGroup, client: Client) -> int:
 
 def compat_allows(access: AccessCompat, client: Client) -> bool:
     """mod_access_compat check_dir_access."""
-    def matches(specs) -> bool:
+    def matches(specs, restrictive_env: bool) -> bool:
         for spec in specs:
             low = spec.lower()
             if low == "all":
                 return True
             if low.startswith("env="):
-                var = spec[4:]
-                if (var.startswith("!") and var[1:] not in client.env) or (not var.startswith("!") and var in client.env):
+                # no SetEnvIf in httpdw: an env= rule is assumed to match in Deny and not in Allow
+                if restrictive_env:
                     return True
             elif _network(spec) is not None:
                 if ip_matches(client, (spec,)):
@@ -156,13 +158,12 @@ def compat_allows(access: AccessCompat, client: Client) -> bool:
                 return True
         return False
 
-    if access.order == "allow,deny":
-        ok = matches(access.allow) and not matches(access.deny)
-        return ok
-    if access.order == "mutual-failure":
-        return matches(access.allow) and not matches(access.deny)
-    # deny,allow
-    return not matches(access.deny) or matches(access.allow)
+    allow = matches(access.allow, False)
+    deny = matches(access.deny, True)
+    if access.order in ("allow,deny", "mutual-failure"):
+        return allow and not deny
+    # deny,allow: denied by a Deny unless an Allow matches too
+    return not deny or allow
 
 
 def allowed(conf: DirConf, client: Client) -> bool:

@@ -375,6 +375,11 @@ class Connection:
             return self.error(req, 403)
         if conf.allow_override and self.htaccess_present(req, filename, root, is_dir):
             return self.error(req, 500)
+        if conf.unsupported is not None:
+            if conf.unsupported not in req.rt.htaccess_reported:
+                req.rt.htaccess_reported.add(conf.unsupported)
+                log.error("refusing requests under %s: httpdw cannot honour it", conf.unsupported)
+            return self.error(req, 500)
         if exists and not self.symlinks_ok(conf, filename, root):
             log.error("AH00037: Symbolic link not allowed or link target not accessible: %s", filename)
             return self.error(req, 403)
@@ -410,6 +415,7 @@ class Connection:
         """Let the next request for the same path take fast_file(), when nothing but the path decides."""
         conf = req.conf
         if (req.fast_key is None or req.internal or conf.allow_override or conf.handler is not None
+                or conf.unsupported is not None
                 or not conf.options & OPT_FOLLOW_SYMLINKS or not access.open_to_all(conf)):
             return
         fast = req.rt.fast

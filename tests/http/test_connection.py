@@ -315,3 +315,13 @@ def test_hostname_lookups_log_names(site):
     line = (site.root / "logs" / "access.log").read_text().splitlines()[-1]
     name = socket.gethostbyaddr("127.0.0.1")[0]
     assert line.startswith(name + " ")
+
+
+def test_if_sections_fail_closed(site):
+    site.write("cond/x.txt", "secret")
+    site.write("open/x.txt", "fine")
+    site.start(BASIC + "<Directory {docroot}/cond>\n <If \"%{{REMOTE_ADDR}} != '10.0.0.1'\">\n"
+               "  Require all denied\n </If>\n</Directory>\n")
+    resp = get(site.port, "/cond/x.txt")
+    assert resp.status == 500 and b"secret" not in resp.body
+    assert get(site.port, "/open/x.txt").status == 200

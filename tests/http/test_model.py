@@ -395,3 +395,14 @@ def test_htaccess_risks_for_configtest(tmp_path):
     risks = htaccess_risks(site)
     assert [r[0] for r in risks] == [str(root / "a" / "b" / ".htaccess")]
     assert risks[0][1].line == 7          # the <Directory> that allows overrides
+
+
+@pytest.mark.parametrize("body,ok", [
+    ("Require env let_me_in", False),                                  # no SetEnvIf: never granted
+    ("Require all granted\nRequire not env bad_bot", True),            # RequireAny: granted anyway
+    ("<RequireAll>\nRequire all granted\nRequire not env bad_bot\n</RequireAll>", False),
+    ("Order allow,deny\nAllow from all\nDeny from env=bad_bot", False),  # assumed to match: denied
+    ("Order deny,allow\nDeny from all\nAllow from env=let_me_in", False),
+])
+def test_env_rules_take_the_restrictive_outcome(tmp_path, body, ok):
+    assert access.allowed(conf_with(tmp_path, body), client()) is ok
