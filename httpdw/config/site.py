@@ -68,8 +68,9 @@ class AccessCompat:
     """mod_access_compat's per-section config (replaced as a whole by a section that sets any of it)."""
 
     order: str = "deny,allow"
-    allow: tuple[str, ...] = ()
-    deny: tuple[str, ...] = ()
+    #: host specs; inside <Limit>/<LimitExcept> a spec is (spec, methods, except_methods)
+    allow: tuple = ()
+    deny: tuple = ()
 
 
 # --------------------------------------------------------------------------- per-directory config
@@ -492,7 +493,7 @@ class _Builder:
             patch.append(("authz_item", self.rule(node, methods)))
             return True
         if key in ("order", "allow", "deny"):
-            patch.append(("access_part", (key, self.value(node))))
+            patch.append(("access_part", (key, self.value(node), methods)))
             return True
         if key == "alias" and sec is not None and sec.kind == "location":
             words = node.words()
@@ -637,13 +638,12 @@ def finish_patch(patch: list) -> list:
     if not parts:
         return patch
     order, allow, deny = "deny,allow", [], []
-    for key, value in parts:
+    for key, value, methods in parts:
         if key == "order":
             order = value
-        elif key == "allow":
-            allow.extend(value)
-        else:
-            deny.extend(value)
+            continue
+        specs = value if methods is None else tuple((v, methods[0], methods[1]) for v in value)
+        (allow if key == "allow" else deny).extend(specs)
     out = [(k, v) for k, v in patch if k != "access_part"]
     out.append(("access", AccessCompat(order, tuple(allow), tuple(deny))))
     return out

@@ -144,6 +144,10 @@ def compat_allows(access: AccessCompat, client: Client) -> bool:
     """mod_access_compat check_dir_access."""
     def matches(specs, restrictive_env: bool) -> bool:
         for spec in specs:
+            if spec.__class__ is tuple:           # from <Limit>/<LimitExcept>: only for those methods
+                spec, methods, except_methods = spec
+                if (client.method in methods) == except_methods:
+                    continue
             low = spec.lower()
             if low == "all":
                 return True

@@ -406,3 +406,9 @@ def test_htaccess_risks_for_configtest(tmp_path):
 ])
 def test_env_rules_take_the_restrictive_outcome(tmp_path, body, ok):
     assert access.allowed(conf_with(tmp_path, body), client()) is ok
+
+
+def test_order_allow_deny_inside_limit_only_for_those_methods(tmp_path):
+    conf = conf_with(tmp_path, "<Limit POST PUT>\nOrder deny,allow\nDeny from all\n</Limit>")
+    assert access.allowed(conf, client(method="GET"))
+    assert not access.allowed(conf, client(method="POST"))
