@@ -281,7 +281,9 @@ class BodyReader:
             proto.complete = True
         except httptools.HttpParserError as e:
             if not proto.complete:
-                raise ParseError(400, "", f"llhttp body: {e}") from None
+                # http_filter's get_chunk_size: a chunk size that overflows is 413, other errors 400
+                status = 413 if "overflow" in str(e).lower() else 400
+                raise ParseError(status, "", f"llhttp body: {e}") from None
             proto.after_complete = True     # what followed the chunked body was not a valid request
         pieces, proto.body = proto.body, []
         self.received += sum(len(p) for p in pieces)
