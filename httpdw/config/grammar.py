@@ -3,11 +3,12 @@
 Three steps:
 
 1. `join_continuations`: backslash-newline joins physical lines into logical lines (Apache does it
-   before anything else, so it applies inside comments and at end of file too). A map keeps, for
-   every logical line, the physical line numbers it came from: a node's position is the *last*
-   physical line, where Apache reports errors.
-2. The Lark grammar (LALR, contextual lexer, callbacks run while parsing, no parse tree kept)
-   classifies each logical line: comment, section opener, section closer, directive + raw args.
+   before anything else, so it applies inside comments and at end of file too; a NUL byte ends
+   its line, as in Apache's C strings). A map keeps, for every logical line, the physical line
+   numbers it came from: a node's position is the *last* physical line, where Apache reports errors.
+2. The Lark grammar (LALR, basic lexer, one token per line, the `start` callback runs while
+   parsing, no parse tree kept) classifies each logical line: comment and blank (ignored),
+   section opener, section closer, directive; its NAME / QUOTED_NAME rules split name from raw args.
 3. `_TreeBuilder` nests sections with a stack, as Apache's ap_build_config does, reporting every
    structural problem with Apache's wording and carrying on (a stray closer is dropped, a crossed
    one closes up to its match, sections deeper than MAX_DEPTH are skipped with HDW0008).
