@@ -615,8 +615,8 @@ def _shell_value(text: str, values: Mapping[str, str]) -> str:
                 end += 2 if text[end] == "\\" else 1
             out.append(_expand_shell(text[i + 1:end], values))
             i = end + 1
-        elif c == "\\" and i + 1 < n:
-            out.append(text[i + 1])
+        elif c == "\\":
+            out.append(text[i + 1:i + 2])     # an escaped character (nothing at the very end)
             i += 2
         else:
             j = i

@@ -472,6 +472,20 @@ unset GONE
                       "DEFAULTED": "fallback", "LANG": "C"}
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from(list("AB=$'\"\\{}:-# \t\nexport unset if fi;é\x00")), max_size=120))
+def test_read_envvars_never_raises_or_hangs(tmp_path, text):
+    path = tmp_path / "envvars"
+    path.write_text(text, encoding="utf-8")
+    values = read_envvars(str(path))
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in values.items())
+
+
+def test_read_envvars_escapes_and_trailing_backslash(tmp_path):
+    path = write(tmp_path, "envvars", "A=a\\ b\nB=x\\\n")
+    assert read_envvars(str(path)) == {"A": "a b", "B": "x"}
+
+
 def test_read_envvars_missing_file_raises_oserror(tmp_path):
     with pytest.raises(OSError):
         read_envvars(str(tmp_path / "nope"))
