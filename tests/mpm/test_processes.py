@@ -16,7 +16,7 @@ import time
 import psutil
 import pytest
 
-from conftest import http_get, wait_until
+from .mpm_helpers import http_get, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -199,7 +199,7 @@ def test_graceful_restart_with_broken_config_keeps_serving(make_server):
 
 def test_graceful_restart_adds_a_listener_and_pins_limits(make_server):
     server = make_server(start_servers=1, threads_per_child=2).start()
-    from conftest import free_port
+    from .mpm_helpers import free_port
     second = free_port()
     server.listen.append(["127.0.0.1", second])
     server.settings["server_limit"] = 20
@@ -435,7 +435,7 @@ def test_a_busy_child_leaves_new_connections_to_a_child_with_a_free_thread(make_
 
 
 def test_two_listeners_use_the_accept_mutex(make_server):
-    from conftest import free_port
+    from .mpm_helpers import free_port
     server = make_server(start_servers=3, threads_per_child=2)
     second = free_port()
     server.listen.append(["127.0.0.1", second])

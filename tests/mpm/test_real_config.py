@@ -3,6 +3,7 @@ handler and this engine; `?auto` compared with a live Apache running the very sa
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -13,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from conftest import free_port, wait_until
+from .mpm_helpers import free_port, wait_until
 from httpdw.mpm.status_text import parse_auto
 
 pytestmark = pytest.mark.slow
@@ -92,7 +93,7 @@ def accepting(port: int) -> bool:
 
 def httpdw(*args: str, **kw) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": REPO}
-    return subprocess.run([sys.executable, "-m", "httpdw", *args], capture_output=True, text=True, timeout=30,
+    return subprocess.run([sys.executable, "-m", "httpdw", *args], capture_output=True, text=True, timeout=60,
                           env=env, **kw)
 
 
@@ -221,6 +222,14 @@ def test_status_auto_matches_apache_field_by_field(tmp_path):
     for key in ("Load1", "Load5", "Load15"):
         assert h[key].count(".") == 1 and len(h[key].split(".")[1]) == 2 == len(a[key].split(".")[1])
 
+    def dt_labels(page):   # "Server Version", "Current Time", ... up to the first digit or colon
+        return [re.match(r"[^:0-9]*", m).group(0).strip() for m in re.findall(r"<dt>(.*?)(?:</dt>|$)", page, re.M)]
+    assert dt_labels(pages["httpdw"])[:2] == ["Server Version", "Server MPM"]
+    assert dt_labels(pages["httpdw"]) == dt_labels(pages["apache"])
+    columns = lambda page: re.findall(r"<th>([^<]*)", page.split("<table", 1)[1].split("</tr>", 1)[0])
+    assert columns(pages["httpdw"]) == columns(pages["apache"])
+    assert "<pre>" in pages["httpdw"] and "Scoreboard Key:" in pages["httpdw"]
+
 
 def test_status_command_reads_the_scoreboard_file(site):
     port = free_port()
@@ -281,11 +290,3 @@ def test_piped_error_log_started_by_the_parent_and_gone_after_stop(site):
     wait_until(lambda: gone([pid, *seen]), 10, what="the server and its loggers gone")
     assert "AH00295: caught SIGTERM, shutting down" in open(piped).read()
 
-    import re
-    def dt_labels(page):   # "Server Version", "Current Time", ... up to the first digit or colon
-        return [re.match(r"[^:0-9]*", m).group(0).strip() for m in re.findall(r"<dt>(.*?)(?:</dt>|$)", page, re.M)]
-    assert dt_labels(pages["httpdw"])[:2] == ["Server Version", "Server MPM"]
-    assert dt_labels(pages["httpdw"]) == dt_labels(pages["apache"])
-    columns = lambda page: re.findall(r"<th>([^<]*)", page.split("<table", 1)[1].split("</tr>", 1)[0])
-    assert columns(pages["httpdw"]) == columns(pages["apache"])
-    assert "<pre>" in pages["httpdw"] and "Scoreboard Key:" in pages["httpdw"]
