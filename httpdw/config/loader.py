@@ -444,7 +444,7 @@ class _Loader:
     def files_of(self, path: str, optional: bool, pos: Pos | None, dir_depth: int) -> list[str]:
         """A literal path: a file, or every entry of a directory (sorted, recursively)."""
         if not os.path.isdir(path):
-            if optional and not os.path.lexists(path):
+            if optional and not os.path.exists(path):     # missing or a dangling symlink
                 return []
             return [path]            # read_config_file reports it if it cannot be read
         if dir_depth > MAX_INCLUDE_DIR_DEPTH:

@@ -104,6 +104,15 @@ def test_include_of_a_missing_file_is_an_error_includeoptional_is_silent(tmp_pat
     assert diags.items[0].pos.line == 1 and diags.has_errors()
 
 
+def test_dangling_symlinks_are_skipped_by_includeoptional_only(tmp_path):
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "sites" / "gone.conf").symlink_to(tmp_path / "nowhere.conf")
+    tree, diags = load(tmp_path, "IncludeOptional sites/*.conf\nIncludeOptional sites/gone.conf\n")
+    assert not diags.items and tree.files == [str(tmp_path / "httpd.conf")]
+    _, diags = load(tmp_path, "Include sites/*.conf\n")
+    assert msgs(diags) == [f"Could not open configuration file {tmp_path}/sites/gone.conf: No such file or directory"]
+
+
 def test_include_wildcard_errors_have_apache_texts(tmp_path):
     _, diags = load(tmp_path, "Include none*.conf\nInclude nodir/*.conf\n")
     assert msgs(diags) == [
