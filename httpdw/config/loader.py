@@ -323,8 +323,14 @@ class _Loader:
         if identifier in self.tree.loaded_modules:
             self.diags.warning("AH01574", f"module {identifier} is already loaded, skipping", node.pos)
             return None
-        self.tree.loaded_modules[identifier] = node
         module = modules.MODULES.get(identifier)
+        shared_object = modules.lookup(os.path.basename(so_path)) if so_path.endswith(".so") else None
+        if module is not None and shared_object is not None and shared_object is not module:
+            # the .so file is another module's: Apache's dlsym of the identifier fails
+            self.diags.error("HDW0104", f"Can't locate API module structure `{identifier}' in file {so_path}",
+                             node.pos, hint=f"{os.path.basename(so_path)} holds {shared_object.identifier}")
+            return None
+        self.tree.loaded_modules[identifier] = node
         if module is None:
             self.diags.warning("HDW0108", f"LoadModule {identifier}: a module httpdw does not know; "
                                "it counts as loaded, its directives will be reported as unknown",

@@ -417,6 +417,13 @@ def test_loadmodule_statuses(tmp_path):
     assert names(tree).count("LoadModule") == 6     # kept for validation
 
 
+def test_loadmodule_of_another_modules_shared_object(tmp_path):
+    tree, diags = load(tmp_path, "LoadModule mime_module modules/mod_dir.so\n"
+                                 "LoadModule php7_module modules/libphp7.so\n")
+    assert msgs(diags)[0] == "Can't locate API module structure `mime_module' in file modules/mod_dir.so"
+    assert list(tree.loaded_modules) == ["php7_module"]
+
+
 def test_event_block_applies_when_event_is_loaded(tmp_path):
     tree, _ = load(tmp_path, "<IfModule mpm_event_module>\nStartServers 9\n</IfModule>\n"
                              "LoadModule mpm_event_module x.so\n"
