@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import click
 
+from httpdw.config.loader import DEFAULT_SERVER_ROOT  # the compiled-in ServerRoot (-V: HTTPD_ROOT)
+
 #: Where httpdw looks for its config when -f is not given (shown by -V as SERVER_CONFIG_FILE).
-DEFAULT_SERVER_ROOT = "/etc/httpdw"
 DEFAULT_CONFIG_FILE = "httpd.conf"
 
 K_ACTIONS = ("start", "stop", "restart", "graceful", "graceful-stop", "configtest")
