@@ -225,6 +225,8 @@ class Child:
                                         listener_port=port, slot=slot, stopping=self.graceful.is_set)
             assert self.handler is not None
             self.handler(ctx)
+        except OSError as e:   # the client vanished (reset before we looked): nothing worth a traceback
+            log.debug("connection from %s: %s", client, e)
         except Exception:  # noqa: BLE001 - one bad connection must not take the thread down
             log.error("connection handler failed for client %s", client, exc_info=True)
         finally:
