@@ -100,6 +100,8 @@ class Parent:
         self.startup_fd = startup_fd
         self.startup_level = startup_level or config.log_level   #: -e: LogLevel of the start-up channel
         self.first_limits = (self.settings.server_limit, self.settings.thread_limit)
+        #: the largest ThreadsPerChild of any generation: thread records beyond it were never written
+        self.max_threads_per_child = self.settings.threads_per_child
         self.generation = 0
         self.config_generation = 1
         self.children: dict[int, ChildRecord] = {}
@@ -337,7 +339,7 @@ class Parent:
         assert self.board is not None
         if os.WIFSIGNALED(status):
             self.report_signal_death(rec, status)
-        self.board.clear_process(rec.slot)
+        self.board.clear_process(rec.slot, self.max_threads_per_child)
         os.close(rec.pod_w)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == APEXIT_CHILDFATAL:
             if rec.generation == self.generation:
@@ -449,7 +451,8 @@ class Parent:
         s = self.settings
         limits = Limits(s.daemons_limit, s.threads_per_child, s.min_spare_threads, s.max_spare_threads,
                         s.max_request_workers)
-        decision = perform_idle_server_maintenance(self.board.snapshot(), self.generation, limits, self.maint)
+        snap = self.board.snapshot(slots=s.daemons_limit, threads=s.threads_per_child)
+        decision = perform_idle_server_maintenance(snap, self.generation, limits, self.maint)
         for level, message in decision.messages:
             log.log(logging.ERROR if level == "error" else logging.INFO, "%s", message)
         if decision.kill_one is not None:
@@ -490,7 +493,7 @@ class Parent:
     def check_ready(self) -> None:
         """Tell the launcher (-k start) that we serve, once a child has a thread waiting for connections."""
         assert self.board is not None
-        snap = self.board.snapshot()
+        snap = self.board.snapshot(slots=self.settings.daemons_limit, threads=self.settings.threads_per_child)
         serving = any(w.state == api.READY and w.generation == self.generation
                       for row in snap.workers for w in row)
         if serving or time.monotonic() >= self.ready_deadline:
@@ -620,11 +623,12 @@ class Parent:
             self.reclaim_children()
             self.shutting_down = False
             assert self.board is not None
-            self.board.reset_workers()
+            self.board.reset_workers(self.max_threads_per_child)
         self.close_listeners(dropped)
         self.listeners = new_listeners
         _close_factory(self.factory)
         self.config, self.settings, self.factory = new_config, new_config.mpm, new_factory
+        self.max_threads_per_child = max(self.max_threads_per_child, self.settings.threads_per_child)
         self.reopen_logs()
         self.maint = MaintenanceState(hold_off=HOLD_OFF_CYCLES if graceful else 0,
                                       had_healthy_child=self.maint.had_healthy_child)

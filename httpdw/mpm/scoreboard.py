@@ -54,6 +54,11 @@ def _fixed(s: str, size: int) -> bytes:
     return s.encode("utf-8", "replace")[:size].decode("utf-8", "ignore").encode("utf-8")
 
 
+#: Apache allows ServerLimit and ThreadLimit up to 20000 each, but the product is what costs: httpdw
+#: refuses a scoreboard of more thread slots than this (about 340 MB) rather than exhaust memory.
+MAX_THREAD_SLOTS = 1 << 20
+
+
 def scoreboard_size(server_limit: int, thread_limit: int) -> int:
     """Bytes needed for ServerLimit × ThreadLimit (Apache's ap_calc_scoreboard_size)."""
     return _HEADER.size + server_limit * _PROCESS.size + server_limit * thread_limit * _WORKER.size
@@ -76,7 +81,15 @@ class Scoreboard:
 
     @classmethod
     def create(cls, server_limit: int, thread_limit: int, path: str | None = None) -> "Scoreboard":
-        """Parent, first start: a fresh zeroed scoreboard (file replaced if one was left by a crash)."""
+        """Parent, first start: a fresh zeroed scoreboard (file replaced if one was left by a crash).
+
+        A zeroed record reads as DEAD, so nothing is written here: a large ServerLimit x ThreadLimit
+        costs address space, not start-up time."""
+        if server_limit * thread_limit > MAX_THREAD_SLOTS:
+            raise ScoreboardError(
+                f"AH00004: Unable to create or access scoreboard: ServerLimit {server_limit} x ThreadLimit "
+                f"{thread_limit} = {server_limit * thread_limit} thread slots, more than httpdw's "
+                f"{MAX_THREAD_SLOTS}; lower ServerLimit or ThreadLimit")
         size = scoreboard_size(server_limit, thread_limit)
         if path is None:
             mem = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
@@ -92,7 +105,6 @@ class Scoreboard:
             except OSError as e:
                 raise ScoreboardError(f"AH00003: Fatal error: Invalid Scoreboard path {path}: {e.strerror}") from e
         board = cls(mem, server_limit, thread_limit, path)
-        board.reset_workers()
         now = time.time()
         board._write_header(daemons_limit=0, threads_per_child=0, running_generation=0, config_generation=1,
                             parent_pid=os.getpid(), restart_time=now, start_time=now, cpu=(0.0, 0.0),
@@ -178,11 +190,14 @@ class Scoreboard:
         """Child main thread, about once a second: connections handled and CPU used."""
         struct.pack_into("=Q dd", self.mem, self._process_offset(slot) + 9, connections, cpu_user, cpu_system)
 
-    def clear_process(self, slot: int) -> None:
-        """Parent, after reaping: every thread of the slot is DEAD and the pid cleared (spec 4.1)."""
+    def clear_process(self, slot: int, threads: int | None = None) -> None:
+        """Parent, after reaping: the slot's threads are DEAD and the pid cleared (spec 4.1).
+
+        `threads`: how many thread records a child of this server can have used (the largest
+        ThreadsPerChild so far); the others were never written."""
         pid, gen, _, conns, _, _ = _PROCESS.unpack_from(self.mem, self._process_offset(slot))
         _PROCESS.pack_into(self.mem, self._process_offset(slot), 0, gen, 0, conns, 0.0, 0.0)
-        for t in range(self.thread_limit):
+        for t in range(min(threads or self.thread_limit, self.thread_limit)):
             off = self._worker_offset(slot, t)
             self.mem[off:off + 1] = b"."
 
@@ -194,7 +209,8 @@ class Scoreboard:
 
     def worker_state(self, slot: int, thread: int) -> str:
         off = self._worker_offset(slot, thread)
-        return self.mem[off:off + 1].decode("ascii", "replace")
+        letter = self.mem[off:off + 1].decode("ascii", "replace")
+        return letter if letter in api.STATE_LETTERS else api.DEAD
 
     def worker(self, slot: int, thread: int, cpu: tuple[float, float] = (0.0, 0.0)) -> api.WorkerScore:
         (state, pid, gen, access, bytes_served, conn_count, conn_bytes, my_access, my_bytes, start, stop,
@@ -207,19 +223,16 @@ class Scoreboard:
             duration_us=duration, last_used=last_used, client=_text(client), vhost=_text(vhost),
             request=_text(request), times_user=cpu[0], times_system=cpu[1])
 
-    def reset_workers(self) -> None:
-        """Hard restart: Apache builds a fresh scoreboard; we zero the thread records in place."""
-        start = self._worker_offset(0, 0)
-        self.mem[start:start + self.server_limit * self.thread_limit * _WORKER.size] = \
-            bytes(self.server_limit * self.thread_limit * _WORKER.size)
+    def reset_workers(self, threads: int | None = None) -> None:
+        """Hard restart: Apache builds a fresh scoreboard; we zero the records in place (the first
+        `threads` of each slot: the largest ThreadsPerChild so far; the rest were never written)."""
+        used = min(threads or self.thread_limit, self.thread_limit)
+        blank = bytes(used * _WORKER.size)
         for slot in range(self.server_limit):
             off = self._process_offset(slot)
             self.mem[off:off + _PROCESS.size] = bytes(_PROCESS.size)
-        # state byte 0 is not a letter: mark all slots DEAD explicitly
-        for slot in range(self.server_limit):
-            for t in range(self.thread_limit):
-                off = self._worker_offset(slot, t)
-                self.mem[off:off + 1] = b"."
+            start = self._worker_offset(slot, 0)
+            self.mem[start:start + len(blank)] = blank
 
     def thread_slot(self, slot: int, thread: int, generation: int) -> "WorkerSlot":
         """A child's handle on one of its own thread records (api.Slot)."""
@@ -227,15 +240,19 @@ class Scoreboard:
 
     # -- snapshot ------------------------------------------------------------------------------------
 
-    def snapshot(self) -> api.ScoreboardSnapshot:
-        """Copy everything out (no lock, as Apache's mod_status)."""
+    def snapshot(self, slots: int | None = None, threads: int | None = None) -> api.ScoreboardSnapshot:
+        """Copy everything out (no lock, as Apache's mod_status).
+
+        `slots`/`threads` limit the copy to the first process slots and thread slots (the parent's
+        once-a-second maintenance needs only daemons_limit x ThreadsPerChild); then `workers` has that
+        shape instead of ServerLimit x ThreadLimit."""
         h = self._header()
-        processes = []
+        processes = [self.process(slot) for slot in range(self.server_limit)]
         workers = []
-        for slot in range(self.server_limit):
-            processes.append(self.process(slot))
+        n_threads = min(threads or self.thread_limit, self.thread_limit)
+        for slot in range(min(slots or self.server_limit, self.server_limit)):
             cpu = self.process_cpu(slot)
-            workers.append(tuple(self.worker(slot, t, cpu) for t in range(self.thread_limit)))
+            workers.append(tuple(self.worker(slot, t, cpu) for t in range(n_threads)))
         return api.ScoreboardSnapshot(
             server_limit=self.server_limit, thread_limit=self.thread_limit, daemons_limit=h[3],
             threads_per_child=h[4], running_generation=h[5], config_generation=h[6], restart_time=h[8],

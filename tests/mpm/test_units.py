@@ -393,3 +393,21 @@ def test_bind_failure_has_apaches_wording():
             bind_all(MpmSettings(listeners=(Listener("127.0.0.1", port),)))
     with pytest.raises(ListenError, match="no listening sockets available, shutting down"):
         bind_all(MpmSettings(listeners=()))
+
+
+def test_scoreboard_size_is_bounded_and_untouched_records_read_dead():
+    from httpdw.mpm.scoreboard import MAX_THREAD_SLOTS
+    with pytest.raises(ScoreboardError, match="AH00004: Unable to create or access scoreboard"):
+        Scoreboard.create(20000, 20000)
+    big = Scoreboard.create(1024, MAX_THREAD_SLOTS // 1024)   # allowed: nothing is written up front
+    assert big.worker_state(1023, 1023) == "." and big.worker(500, 7).state == "."
+    region = big.snapshot(slots=2, threads=3)
+    assert len(region.workers) == 2 and len(region.workers[0]) == 3 and len(region.processes) == 1024
+    big.mem.close()
+
+
+def test_hard_restart_reset_clears_used_records():
+    board = board_with({0: "W_", 1: "KK"}, thread_limit=4, tpc=2)
+    board.reset_workers(threads=2)
+    snap = board.snapshot()
+    assert {w.state for row in snap.workers for w in row} == {"."} and snap.processes[0].pid == 0
