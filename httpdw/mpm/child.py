@@ -302,7 +302,11 @@ class Child:
         if code != APEXIT_OK:
             return code
         self.leave_startup_channel()
-        self.start_threads()
+        try:
+            self.start_threads()
+        except RuntimeError as e:   # "can't start new thread": out of memory, RLIMIT_NPROC...
+            log.log(55, "(%s): AH00282: ap_thread_create: unable to create worker thread", e)
+            return APEXIT_CHILDSICK
         return self.wait_for_orders()
 
 
