@@ -66,7 +66,12 @@ def run(opts: CliOptions, action: str | None, *, _load: Loader | None = None, _f
     if not running:
         print(f"{NAME} (no pid file) not running" if pid is None else f"{NAME} (pid {pid}?) not running")
         return 0
-    os.kill(pid, SIGNALS[action])
+    try:
+        os.kill(pid, SIGNALS[action])
+    except OSError as e:   # e.g. a root server and an unprivileged user
+        print(f"{NAME}: ({e.errno}){e.strerror}: could not send signal {SIGNALS[action].name} to pid {pid}",
+              file=sys.stderr)
+        return 1
     return 0
 
 
