@@ -47,14 +47,17 @@ LOAD_MODULES = "\n".join(f"LoadModule {name}_module {APACHE_MODULES}/mod_{name}.
                          for name in ("mpm_worker", "authz_core", "status"))
 
 
-def write_site(root, port: int, with_load_modules: bool = False, extra: str = "") -> str:
+def write_site(root, port: int, with_load_modules: bool = False, extra: str = "", scoreboard: bool = True) -> str:
     os.makedirs(os.path.join(root, "logs"), exist_ok=True)
     os.makedirs(os.path.join(root, "htdocs"), exist_ok=True)
     with open(os.path.join(root, "htdocs", "index.html"), "w") as f:
         f.write("hello\n")
     conf = os.path.join(root, "httpd.conf")
     with open(conf, "w") as f:
-        f.write(CONF.format(root=root, port=port, load_modules=LOAD_MODULES if with_load_modules else "") + extra)
+        text = CONF.format(root=root, port=port, load_modules=LOAD_MODULES if with_load_modules else "")
+        if not scoreboard:
+            text = "\n".join(line for line in text.splitlines() if not line.startswith("ScoreBoardFile"))
+        f.write(text + "\n" + extra)
     return conf
 
 
@@ -251,6 +254,20 @@ def test_status_command_reads_the_scoreboard_file(site):
     wait_until(lambda: not os.path.exists(pid_file), 10, what="stopped")
     after = httpdw("-f", conf, "status", "--once")
     assert after.returncode == 1 and "is the server running?" in after.stderr
+
+
+def test_status_command_without_scoreboard_file_asks_server_status(site):
+    port = free_port()
+    conf = write_site(site, port, scoreboard=False)
+    assert httpdw("-f", conf, "-k", "start").returncode == 0
+    try:
+        shown = httpdw("-f", conf, "status", "--format", "json")
+        assert shown.returncode == 0, shown.stderr
+        data = __import__("json").loads(shown.stdout)
+        assert data["source"] == "server-status" and data["fields"]["ServerMPM"] == "worker"
+        assert len(data["fields"]["Scoreboard"]) == 20
+    finally:
+        httpdw("-f", conf, "-k", "stop")
 
 
 def test_info_flags():
