@@ -161,7 +161,10 @@ def command_line() -> str:
 
 
 def load_with_check(opts: CliOptions, first_limits: tuple[int, int] | None) -> LoadedConfig:
-    """Load and validate through httpdw.config.check.load_config (the config layer's single entry point)."""
+    """Load and validate through httpdw.config.check.load_config (the config layer's single entry point).
+
+    first_limits is None for the first load (console wording of the worker warnings, as Apache's first
+    pass); on restarts it pins ServerLimit/ThreadLimit and asks for the error-log wording."""
     try:
         from httpdw.config.check import load_config
     except ImportError as e:
@@ -170,7 +173,7 @@ def load_with_check(opts: CliOptions, first_limits: tuple[int, int] | None) -> L
         result = load_config(opts.resolved_config_file(), server_root=opts.server_root, defines=tuple(opts.defines),
                              directives_before=tuple(opts.directives_before),
                              directives_after=tuple(opts.directives_after), envvars=opts.envvars,
-                             first_limits=first_limits, startup=True)
+                             first_limits=first_limits, startup=first_limits is None)
     except Exception as e:  # noqa: BLE001 - a loader bug must become a message, not a traceback
         return LoadedConfig(None, [("error", f"{NAME}: reading the configuration failed: {e!r}")])
     messages = [_diagnostic_message(d, "error" if d.is_error else "warn") for d in result.diagnostics]

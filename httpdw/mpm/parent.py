@@ -144,6 +144,7 @@ class Parent:
             _set_title(self.title)
         self._startup_handler = stderr_logging(self.startup_level, self.startup_fd)
         self.open_logs()
+        self.log_config_warnings()
         self.factory = self._make_factory(self.config)
         try:
             self.listeners, _ = bind_all(self.settings)
@@ -173,6 +174,24 @@ class Parent:
             log.log(55, "AH00015: Unable to open logs")
             self.errorlog = None
             raise StartupError("cannot open the error log") from e
+
+    def log_config_warnings(self) -> None:
+        """Apache's second config pass: its warnings, in their error-log wording (AH00311, AH00317, ...),
+        go to the error log only (the console had the first pass's wording already)."""
+        try:
+            loaded = self.reload(self.first_limits)
+        except Exception:  # noqa: BLE001 - the config was valid a moment ago; nothing to add then
+            return
+        logger = logging.getLogger("httpdw")
+        if self._startup_handler is not None:
+            logger.removeHandler(self._startup_handler)
+        try:
+            for level, message in loaded.messages:
+                if level != "error":
+                    _config_logger(message).warning("%s", message)
+        finally:
+            if self._startup_handler is not None:
+                logger.addHandler(self._startup_handler)
 
     def _make_factory(self, config: ServerConfig) -> api.HandlerFactory:
         try:
