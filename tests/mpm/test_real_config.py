@@ -307,3 +307,19 @@ def test_piped_error_log_started_by_the_parent_and_gone_after_stop(site):
     wait_until(lambda: gone([pid, *seen]), 10, what="the server and its loggers gone")
     assert "AH00295: caught SIGTERM, shutting down" in open(piped).read()
 
+
+
+def test_start_reports_worker_adjustments_twice_as_apache(site):
+    """Apache's two passes: the console gets AH00316 (first pass), the error log AH00317 (second)."""
+    port = free_port()
+    conf = write_site(site, port, extra="ThreadsPerChild 10\nMaxRequestWorkers 25\nServerLimit 16\n")
+    started = httpdw("-f", conf, "-k", "start")
+    try:
+        assert started.returncode == 0, started.stderr
+        assert "AH00316: WARNING: MaxRequestWorkers of 25 is not an integer multiple of ThreadsPerChild of 10" \
+            in started.stderr
+        log = open(os.path.join(site, "logs", "error_log")).read()
+        assert "[mpm_worker:warn]" in log and "AH00317: MaxRequestWorkers of 25 is not an integer multiple" in log
+        assert "AH00316" not in log
+    finally:
+        httpdw("-f", conf, "-k", "stop")
