@@ -323,3 +323,19 @@ def test_start_reports_worker_adjustments_twice_as_apache(site):
         assert "AH00316" not in log
     finally:
         httpdw("-f", conf, "-k", "stop")
+
+
+def test_per_module_log_level(site):
+    port = free_port()
+    conf = write_site(site, port, extra="LogLevel error mpm_worker:debug\n")
+    assert httpdw("-f", conf, "-k", "start").returncode == 0
+    try:
+        log_path = os.path.join(site, "logs", "error_log")
+        wait_until(lambda: "[mpm_worker:debug]" in open(log_path).read(), 5, what="mpm debug lines")
+        text = open(log_path).read()
+        assert re.search(r"\[mpm_worker:debug\] \[pid \d+:tid \d+\] child process \d+ started: slot 0", text)
+        assert "[mpm_worker:info]" in text                           # AH00293 Server built (info)
+        assert "[mpm_worker:notice]" in text and "AH00292" in text    # notice: always
+        assert not re.search(r"\[core:(warn|info|debug)\]", text)    # core stays at error
+    finally:
+        httpdw("-f", conf, "-k", "stop")
