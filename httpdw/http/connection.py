@@ -507,6 +507,7 @@ class Connection:
                 return self.error(req, 301, location=loc)
             # DirectorySlash Off: mod_dir declines; mod_autoindex may still list the directory
             return self.listing(req, uri, dirpath)
+        refused = False
         for name in conf.directory_index:
             if "/" in name:
                 continue
@@ -519,10 +520,16 @@ class Connection:
                 sub_uri = uri + name
                 sub_conf = req.rt.walker.dir_config(candidate, False, sub_uri)
                 if not access.open_to_all(sub_conf) and not access.allowed(sub_conf, self.client(req)):
+                    # mod_dir: an index that exists but is refused is an error, never a reason to
+                    # fall back to a listing of the directory
+                    refused = True
                     continue
                 req.conf = sub_conf
                 req.filename = candidate
                 return self.route_index(req, sub_uri, candidate, st)
+        if refused:
+            log.error("AH01630: client denied by server configuration: %s", dirpath)
+            return self.error(req, 403)
         return self.listing(req, uri, dirpath)
 
     def listing(self, req: Request, uri: str, dirpath: str) -> Response:

@@ -60,6 +60,10 @@ def build_tree(root):
         "a.secret": b"secret\n",
         "b.bak": b"backup\n",
         "space name.txt": b"space\n",
+        "README": b"no extension\n",
+        "multi.tar.gz": b"\x1f\x8b",
+        "UPPER.TXT": b"upper\n",
+        "idxdeny/index.html": b"denied index\n",
         "sub/a.txt": b"sub\n",
         "listing/one.txt": b"1\n",
         "listing/two.html": b"2\n",
@@ -194,6 +198,11 @@ CustomLog {root}/logs/{name}_combined.log combined
 </Directory>
 <Directory {docroot}/small>
     LimitRequestBody 10
+</Directory>
+<Directory {docroot}/idxdeny>
+    <Files "index.html">
+        Require all denied
+    </Files>
 </Directory>
 <Files "*.secret">
     Require all denied
@@ -408,6 +417,10 @@ CASES: list[tuple[str, bytes]] = [
                                     b"fffffffffffffffffff\r\nabc\r\n0\r\n\r\n")),
     ("chunk_extension", request("POST", "/k.txt", {"Transfer-Encoding": "chunked"}, b"3;x=y\r\nabc\r\n0\r\n\r\n")),
     ("chunk_trailer", request("POST", "/k.txt", {"Transfer-Encoding": "chunked"}, b"3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n")),
+    ("no_extension", request("GET", "/README")),
+    ("two_extensions", request("GET", "/multi.tar.gz")),
+    ("upper_extension", request("GET", "/UPPER.TXT")),
+    ("index_denied_by_files", request("GET", "/idxdeny/")),
     ("vhost_name", request("GET", "/", {"Host": "vhost.example"})),
     ("vhost_name_case", request("GET", "/", {"Host": "VHOST.Example"})),
     ("vhost_alias", request("GET", "/", {"Host": "www.alias.example"})),
