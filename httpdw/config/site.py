@@ -26,7 +26,7 @@ from httpdw.config.tree import Node
 
 # the HTTP directive modules must be registered before anything asks the registry about them
 from httpdw.config.directives import http as _http_directives  # noqa: F401
-from httpdw.config.directives import mod_alias, mod_authz, mod_log_config, mod_mime  # noqa: F401
+from httpdw.config.directives import mod_alias, mod_authz, mod_autoindex, mod_log_config, mod_mime  # noqa: F401
 from httpdw.config.directives.http import OPTION_BITS
 from httpdw.config.registry import registry
 
@@ -85,7 +85,7 @@ class DirConf:
                  "directory_slash", "force_type", "handler", "default_charset", "default_language",
                  "types", "charsets", "encodings", "languages", "handlers", "etag_bits", "sendfile",
                  "error_documents", "signature", "limit_body", "max_ranges", "satisfy", "auth_merging",
-                 "authz", "access", "canonical", "hostname_lookups", "location_alias", "unsupported")
+                 "authz", "access", "canonical", "hostname_lookups", "location_alias", "unsupported", "index_ignore")
 
     def __init__(self) -> None:
         self.options = OPT_FOLLOW_SYMLINKS       # 2.4 default: FollowSymLinks
@@ -118,6 +118,7 @@ class DirConf:
         self.location_alias: str | None = None   # one-argument Alias inside <Location>
         #: why httpdw cannot honour this config (e.g. an <If> expression): requests answer 500
         self.unsupported: str | None = None
+        self.index_ignore: tuple[str, ...] = ()
 
     def copy(self) -> "DirConf":
         c = DirConf.__new__(DirConf)
@@ -228,6 +229,8 @@ APPLY: dict[str, Callable[[DirConf, Any], None]] = {
     "hostnamelookups": _set("hostname_lookups"),
     "location_alias": _set("location_alias"),
     "unsupported": _set("unsupported"),
+    "indexignore": lambda c, v: setattr(c, "index_ignore", c.index_ignore + tuple(v)),
+    "indexignorereset": lambda c, v: setattr(c, "index_ignore", ()) if v else None,
     "enablemmap": lambda c, v: None,
     "defaulttype": lambda c, v: None,
 }

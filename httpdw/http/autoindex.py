@@ -1,7 +1,9 @@
 """Directory listings as mod_autoindex's plain (non-fancy) listing."""
 from __future__ import annotations
 
+import fnmatch
 import os
+from typing import Callable
 from urllib.parse import quote
 
 from httpdw.http.errors import DOCTYPE, esc
@@ -14,8 +16,12 @@ def parent_of(uri: str) -> str:
     return trimmed[:cut + 1] if cut >= 0 else "/"
 
 
-def listing(dirpath: str, uri: str, query: str | None = None) -> bytes:
-    """The HTML of a plain index of `dirpath` requested as `uri` (ends with '/')."""
+def listing(dirpath: str, uri: str, query: str | None = None, ignore: tuple[str, ...] = (),
+            visible: Callable[[str, bool], bool] | None = None) -> bytes:
+    """The HTML of a plain index of `dirpath` requested as `uri` (ends with '/').
+
+    `ignore`: IndexIgnore wildcards; `visible(name, is_dir)`: False for entries the client could not
+    fetch (mod_autoindex runs a sub-request per entry and leaves refused ones out)."""
     title = uri
     while len(title) > 1 and title.endswith("/"):
         title = title[:-1]
@@ -25,10 +31,14 @@ def listing(dirpath: str, uri: str, query: str | None = None) -> bytes:
     except OSError:
         names = []
     for name in names:
+        if any(fnmatch.fnmatchcase(name, pat) for pat in ignore):
+            continue
         full = os.path.join(dirpath, name)
         try:
             is_dir = os.path.isdir(full)
         except OSError:
+            continue
+        if visible is not None and not visible(name, is_dir):
             continue
         entries.append((name, is_dir))
     descending = False

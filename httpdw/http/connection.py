@@ -539,7 +539,14 @@ class Connection:
             if req.method not in ("GET", "HEAD"):
                 log.info("AH00128: File does not exist: %s", dirpath)
                 return self.error(req, 404)
-            body = autoindex.listing(dirpath, uri, req.query)
+            base_uri = uri if uri.endswith("/") else uri + "/"
+            walker = req.rt.walker
+
+            def visible(name: str, is_dir: bool) -> bool:
+                entry_conf = walker.dir_config(os.path.join(dirpath, name), is_dir, base_uri + name)
+                return access.open_to_all(entry_conf) or access.allowed(entry_conf, self.client(req))
+
+            body = autoindex.listing(dirpath, uri, req.query, conf.index_ignore, visible)
             resp = Response(200, "text/html;charset=ISO-8859-1", body)
             if req.method == "HEAD":
                 resp.length = None          # Apache does not generate the listing for HEAD: no length

@@ -68,6 +68,14 @@ def build_tree(root):
         "listing/one.txt": b"1\n",
         "listing/two.html": b"2\n",
         "listing/inner/x.txt": b"x\n",
+        "listing/hidden.secret": b"s\n",
+        "listing/.dotfile": b"d\n",
+        "listing/backup.bak": b"b\n",
+        "listing/private/p.txt": b"p\n",
+        "ignoring/keep.txt": b"k\n",
+        "ignoring/.hidden": b"h\n",
+        "ignoring/old.txt~": b"o\n",
+        "ignoring/CVS/x": b"x\n",
         "noindex/f.txt": b"f\n",
         "private/p.txt": b"p\n",
         "old/o.txt": b"o\n",
@@ -198,6 +206,12 @@ CustomLog {root}/logs/{name}_combined.log combined
 </Directory>
 <Directory {docroot}/small>
     LimitRequestBody 10
+</Directory>
+<Directory {docroot}/listing/private>
+    Require all denied
+</Directory>
+<Directory {docroot}/ignoring>
+    IndexIgnore .??* *~ CVS
 </Directory>
 <Directory {docroot}/idxdeny>
     <Files "index.html">
@@ -417,6 +431,7 @@ CASES: list[tuple[str, bytes]] = [
                                     b"fffffffffffffffffff\r\nabc\r\n0\r\n\r\n")),
     ("chunk_extension", request("POST", "/k.txt", {"Transfer-Encoding": "chunked"}, b"3;x=y\r\nabc\r\n0\r\n\r\n")),
     ("chunk_trailer", request("POST", "/k.txt", {"Transfer-Encoding": "chunked"}, b"3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n")),
+    ("listing_ignore", request("GET", "/ignoring/")),
     ("no_extension", request("GET", "/README")),
     ("two_extensions", request("GET", "/multi.tar.gz")),
     ("upper_extension", request("GET", "/UPPER.TXT")),
