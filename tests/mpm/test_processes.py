@@ -475,3 +475,14 @@ def test_graceful_restart_with_every_slot_taken_queues_instead_of_failing(make_s
         wait_until(lambda: len(p := child_pids(server)) == 2 and not (p & old), 10, what="both slots renewed")
         time.sleep(0.5)
     assert load.failed == [] and load.ok > 10
+
+
+def test_user_root_is_refused_as_apache_does(make_server):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    server = make_server(start_servers=1, user="root")
+    result = _k(server, "start")
+    assert result.returncode == 1
+    assert "Apache has not been designed to serve pages while\n\trunning as root." in server.log_text()
+    assert "AH00050: Child" in result.stderr
+    assert not os.path.exists(server.pid_file)
