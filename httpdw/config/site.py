@@ -197,7 +197,8 @@ def _apply_handler(conf: DirConf, value: str) -> None:
 APPLY: dict[str, Callable[[DirConf, Any], None]] = {
     "options": _apply_options,
     "allowoverride": _set("allow_override"),
-    "allowoverridelist": lambda c, v: setattr(c, "allow_override", c.allow_override or v != ["None"]),
+    "allowoverridelist": lambda c, v: setattr(c, "allow_override", c.allow_override or (
+        bool(v) and [w.lower() for w in v] != ["none"])),
     "directoryindex": lambda c, v: setattr(c, "directory_index",
                                            () if [w.lower() for w in v] == ["disabled"] else tuple(v)),
     "directoryslash": _set("directory_slash"),

@@ -175,7 +175,6 @@ def arity_cases() -> list[tuple[str, str]]:
 #: declarations whose Syntax differs from Apache's command table, to be fixed by their owners
 #: (strict: the test starts failing once the declaration is fixed, so this list stays honest)
 ARITY_KNOWN_WRONG = {
-    "AllowOverrideList": "http.py declares ITERATE; Apache's table takes a raw argument list and accepts none",
 }
 
 

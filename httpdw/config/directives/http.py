@@ -274,8 +274,8 @@ decl("Options", Syntax.RAW_ARGS, "Features of a directory: Indexes, FollowSymLin
 decl("AllowOverride", Syntax.RAW_ARGS, "Which directives .htaccess files may hold; httpdw reads no .htaccess "
      "and answers 500 where one exists and overrides are allowed.", parse=lambda w, n, d: allow_override(raw_words(w), n, d), default="None",
      note="httpdw never reads .htaccess: with AllowOverride other than None, a directory holding one answers 500")
-decl("AllowOverrideList", Syntax.ITERATE, "Single directives .htaccess files may hold (as AllowOverride: "
-     "httpdw fails closed where a .htaccess exists).", parse=values.words_value)
+decl("AllowOverrideList", Syntax.RAW_ARGS, "Single directives .htaccess files may hold (as AllowOverride: "
+     "httpdw fails closed where a .htaccess exists).", parse=lambda w, n, d: raw_words(w))
 decl("SetHandler", Syntax.TAKE1, "The handler for every file of a section (server-status, default-handler, None).")
 decl("AddDefaultCharset", Syntax.TAKE1, "A charset added to text/plain and text/html responses without one.",
      parse=on_off_charset, default=None)
