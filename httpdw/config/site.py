@@ -24,9 +24,6 @@ from typing import Any, Callable
 from httpdw.config.diagnostics import Diagnostics, Pos
 from httpdw.config.tree import Node
 
-# the HTTP directive modules must be registered before anything asks the registry about them
-from httpdw.config.directives import http as _http_directives  # noqa: F401
-from httpdw.config.directives import mod_alias, mod_authz, mod_autoindex, mod_log_config, mod_mime  # noqa: F401
 from httpdw.config.directives.http import OPTION_BITS
 from httpdw.config.registry import registry
 

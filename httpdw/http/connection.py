@@ -22,7 +22,7 @@ from typing import Any
 from httpdw.config.site import OPT_FOLLOW_SYMLINKS, OPT_INDEXES, OPT_SYMLINKS_IF_OWNER, DirConf, Server, Site
 from httpdw.http import access, autoindex
 from httpdw.http.accesslog import LogRecord
-from httpdw.http.errors import DROPS_CONNECTION, error_page, esc, signature
+from httpdw.http.errors import DROPS_CONNECTION, error_page, signature
 from httpdw.http.mapping import MapError, Walker, request_path, translate
 from httpdw.http.mime import file_meta
 from httpdw.http.parser import BODY_CHUNKED, BodyReader, Head, ParseError, check_limits, find_head_end, \

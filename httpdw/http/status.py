@@ -38,7 +38,6 @@ def status_response(handler, req, conn):
     from httpdw.mpm import status_text
     snapshot = source()
     opts = status_options(req.query)
-    server = req.server
     # mod_status prints the host the client asked for (ap_get_server_name)
     common = dict(server_name=conn.server_name_for_url(req), server_version=handler.banner,
                   extended=handler.site.extended_status, now=time.time())

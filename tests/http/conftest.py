@@ -80,23 +80,8 @@ class ThreadServer:
 
 
 def config_from_file(path: str, server_root: str):
-    """The ServerConfig of a config file: through load_config when the loader is there, else
-    (while the config pipeline is being built) from the grammar's nodes directly."""
-    try:
-        from httpdw.config import loader  # noqa: F401
-    except ImportError:
-        from httpdw.config.diagnostics import Diagnostics
-        from httpdw.config.grammar import parse_text
-        from httpdw.config.model import MpmSettings, ServerConfig
-        from httpdw.config.tree import ConfigTree
-        diags = Diagnostics()
-        with open(path) as f:
-            nodes = parse_text(f.read(), path, diags)
-        assert not diags.has_errors(), [d.message for d in diags]
-        tree = ConfigTree(nodes=nodes, files=[path], server_root=server_root)
-        return ServerConfig(server_root=server_root, config_file=path, mpm=MpmSettings(), tree=tree,
-                            server_name="localhost")
-    result = load_config(path)
+    """The ServerConfig of a config file, through the real config pipeline (errors fail the test)."""
+    result = load_config(path, server_root=server_root)
     errors = [d for d in result.diagnostics if d.is_error]
     assert result.config is not None, f"config errors: {[(d.code, d.message) for d in errors]}"
     return result.config

@@ -12,7 +12,7 @@ from httpdw.config.site import (OPT_FOLLOW_SYMLINKS, OPT_INDEXES, ETAG_INODE, ET
                                 build_site, describe_vhosts)
 from httpdw.http import access
 from httpdw.http.accesslog import LogRecord, compile_format, escape
-from httpdw.http.mapping import MapError, Walker, decode_unreserved, normalize, request_path, translate, unescape
+from httpdw.http.mapping import MapError, Walker, decode_unreserved, normalize, translate, unescape
 from httpdw.http.mime import file_meta, parse_mime_types, with_default_charset
 from httpdw.http.static import make_etag_core, meets_conditions, multipart_parts, parse_ranges
 
