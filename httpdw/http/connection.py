@@ -262,6 +262,11 @@ class Connection:
             return self.error(req, 400)
         if "#" in target:
             return self.error(req, 400)
+        if req.method == "CONNECT":
+            # no proxy module: the core refuses CONNECT (its authority-form target maps to nothing)
+            req.server = self.h.site.select(self.local_ip, self.local_port, req.host)
+            self.bind_server(req)
+            return self.error(req, 405)
         if target == "*":
             req.server = self.h.site.select(self.local_ip, self.local_port, self.host_name(host_hdr))
             self.bind_server(req)
