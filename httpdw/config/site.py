@@ -24,6 +24,7 @@ from typing import Any, Callable
 from httpdw.config.diagnostics import Diagnostics, Pos
 from httpdw.config.tree import Node
 
+from httpdw.config.directives import mod_alias
 from httpdw.config.directives.http import OPTION_BITS
 from httpdw.config.registry import registry
 
@@ -82,7 +83,7 @@ class DirConf:
                  "directory_slash", "force_type", "handler", "default_charset", "default_language",
                  "types", "charsets", "encodings", "languages", "handlers", "etag_bits", "sendfile",
                  "error_documents", "signature", "limit_body", "max_ranges", "satisfy", "auth_merging",
-                 "authz", "access", "canonical", "hostname_lookups", "location_alias", "unsupported", "index_ignore")
+                 "authz", "access", "canonical", "hostname_lookups", "location_alias", "unsupported", "index_ignore", "redirects")
 
     def __init__(self) -> None:
         self.options = OPT_FOLLOW_SYMLINKS       # 2.4 default: FollowSymLinks
@@ -116,6 +117,7 @@ class DirConf:
         #: why httpdw cannot honour this config (e.g. an <If> expression): requests answer 500
         self.unsupported: str | None = None
         self.index_ignore: tuple[str, ...] = ()
+        self.redirects: tuple = ()            # Redirect* inside sections (mod_alias's fixup phase)
 
     def copy(self) -> "DirConf":
         c = DirConf.__new__(DirConf)
@@ -227,6 +229,7 @@ APPLY: dict[str, Callable[[DirConf, Any], None]] = {
     "hostnamelookups": _set("hostname_lookups"),
     "location_alias": _set("location_alias"),
     "unsupported": _set("unsupported"),
+    "dir_redirect": lambda c, v: setattr(c, "redirects", c.redirects + (v,)),
     "indexignore": lambda c, v: setattr(c, "index_ignore", c.index_ignore + tuple(v)),
     "indexignorereset": lambda c, v: setattr(c, "index_ignore", ()) if v else None,
     "enablemmap": lambda c, v: None,
@@ -496,6 +499,11 @@ class _Builder:
         if key in ("order", "allow", "deny"):
             patch.append(("access_part", (key, self.value(node), methods)))
             return True
+        if key in ("redirect", "redirectmatch", "redirectpermanent", "redirecttemp") and sec is not None:
+            rule = self.section_redirect(node, sec)
+            if rule is not None:
+                patch.append(("dir_redirect", rule))
+            return True
         if key == "alias" and sec is not None and sec.kind == "location":
             words = node.words()
             if len(words) == 1:
@@ -505,6 +513,22 @@ class _Builder:
             patch.append((key, self.value(node)))
             return True
         return False
+
+    def section_redirect(self, node: Node, sec: Section) -> AliasRule | None:
+        """Redirect inside a section; the one-argument form `Redirect [status] URL` in a <Location>
+        redirects that location itself."""
+        words = node.words()
+        status_words = ("permanent", "temp", "seeother", "gone")
+        rest = words[1:] if words and (words[0].lower() in status_words or words[0].isdigit()) else words
+        if len(rest) == 1 and sec.kind == "location" and node.key == "redirect" and "://" in rest[0]:
+            status = mod_alias.redirect(words[:-1] + ["/", rest[0]], node, Diagnostics())[0]
+            # the section already chose the URLs: every one of them goes to exactly this URL
+            return AliasRule(sec.pattern, rest[0], re.compile(""), True, status, node.pos)
+        status, fake, url = self.value(node)
+        regex = self.compile(fake, node) if node.key == "redirectmatch" else None
+        if node.key == "redirectmatch" and regex is None:
+            return None
+        return AliasRule(fake, url, regex, True, status, node.pos)
 
     def rule(self, node: Node, methods: tuple | None) -> Rule:
         negate, provider, args = self.value(node)

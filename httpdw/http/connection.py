@@ -23,7 +23,7 @@ from httpdw.config.site import OPT_FOLLOW_SYMLINKS, OPT_INDEXES, OPT_SYMLINKS_IF
 from httpdw.http import access, autoindex
 from httpdw.http.accesslog import LogRecord
 from httpdw.http.errors import DROPS_CONNECTION, error_page, signature
-from httpdw.http.mapping import MapError, Walker, request_path, translate
+from httpdw.http.mapping import MapError, Walker, redirect_for, request_path, translate
 from httpdw.http.mime import file_meta
 from httpdw.http.parser import BODY_CHUNKED, BodyReader, Head, ParseError, check_limits, find_head_end, \
     RequestParser, skip_blank_lines
@@ -378,6 +378,11 @@ class Connection:
         if not access.open_to_all(conf) and not access.allowed(conf, self.client(req)):
             log.error("AH01630: client denied by server configuration: %s", filename)
             return self.error(req, 403)
+        if conf.redirects:
+            hit = redirect_for(conf.redirects, uri, req.query)
+            if hit is not None:
+                status, url = hit
+                return self.error(req, status, location=url) if url else self.error(req, status)
         if conf.allow_override and self.htaccess_present(req, filename, root, is_dir):
             return self.error(req, 500)
         if conf.unsupported is not None:
@@ -420,7 +425,7 @@ class Connection:
         """Let the next request for the same path take fast_file(), when nothing but the path decides."""
         conf = req.conf
         if (req.fast_key is None or req.internal or conf.allow_override or conf.handler is not None
-                or conf.unsupported is not None
+                or conf.unsupported is not None or conf.redirects
                 or not conf.options & OPT_FOLLOW_SYMLINKS or not access.open_to_all(conf)):
             return
         fast = req.rt.fast

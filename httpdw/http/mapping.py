@@ -175,6 +175,18 @@ def translate(server: Server, uri: str, query: str | None) -> tuple[str, object,
     return "file", root + uri if root != "/" else uri, root
 
 
+def redirect_for(rules, uri: str, query: str | None) -> tuple[int, str | None] | None:
+    """The first section-level Redirect that matches `uri`: (status, URL or None)."""
+    for rule in rules:
+        hit = _match_rule(rule, uri)
+        if hit is not None:
+            url = hit or None
+            if url is not None and query and "?" not in url:
+                url = f"{url}?{query}"
+            return rule.status, url
+    return None
+
+
 def _match_rule(rule: AliasRule, uri: str) -> str | None:
     """The substituted target if `rule` matches `uri` (a redirect may have no target: "")."""
     if rule.regex is not None:

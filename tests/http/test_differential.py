@@ -224,6 +224,12 @@ CustomLog {root}/logs/{name}_combined.log combined
 <FilesMatch "\.bak$">
     Require all denied
 </FilesMatch>
+<Location /locredir>
+    Redirect http://example.com/elsewhere
+</Location>
+<Directory {docroot}/sub>
+    Redirect /sub/gone-here http://example.com/dir-redirect
+</Directory>
 <Location /locked>
     Require all denied
 </Location>
@@ -438,6 +444,9 @@ CASES: list[tuple[str, bytes]] = [
     ("upgrade_websocket", request("GET", "/k.txt", {"Upgrade": "websocket", "Connection": "Upgrade, close"})),
     ("patch_method", request("PATCH", "/k.txt", {"Content-Length": "1"}, b"x")),
     ("propfind", request("PROPFIND", "/k.txt")),
+    ("location_redirect", request("GET", "/locredir")),
+    ("location_redirect_below", request("GET", "/locredir/x?y=1")),
+    ("directory_redirect", request("GET", "/sub/gone-here")),
     ("no_extension", request("GET", "/README")),
     ("two_extensions", request("GET", "/multi.tar.gz")),
     ("upper_extension", request("GET", "/UPPER.TXT")),

@@ -25,6 +25,8 @@ def redirect(words: list[str], node: Any, diags: Any) -> tuple[int, str, str | N
         status = 301
     elif name.lower() == "redirecttemp":
         status = 302
+    if len(args) == 1 and "://" in args[0]:
+        return status, "", args[0]          # `Redirect [status] URL` inside <Location>: that location
     path = args[0] if args else ""
     url = args[1] if len(args) > 1 else None
     if 300 <= status < 400 and url is None:
