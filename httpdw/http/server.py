@@ -28,6 +28,11 @@ class HttpHandlerFactory:
     def __init__(self, config: Any, site: Site | None = None):
         self.config = config
         self.site = site if site is not None else build_site(config)
+        errors = self.site.problems.errors
+        if errors:
+            # e.g. a <FilesMatch> regex Python cannot compile: serving without that section could
+            # publish what it protects, so the server does not start
+            raise ValueError("; ".join(f"{d.message} ({d.pos})" for d in errors))
         self.types = load_types(self.site.types_config)
         self._pipes: dict[tuple[str, str, str | None], AccessLog] = {}
         for spec in self._log_specs():

@@ -412,3 +412,13 @@ def test_order_allow_deny_inside_limit_only_for_those_methods(tmp_path):
     conf = conf_with(tmp_path, "<Limit POST PUT>\nOrder deny,allow\nDeny from all\n</Limit>")
     assert access.allowed(conf, client(method="GET"))
     assert not access.allowed(conf, client(method="POST"))
+
+
+def test_a_section_httpdw_cannot_compile_stops_the_start(tmp_path):
+    from httpdw.http.server import make_handler_factory
+    path = tmp_path / "httpd.conf"
+    path.write_text(f"ServerRoot {tmp_path}\nServerName x\nDocumentRoot {tmp_path}\n"
+                    "<FilesMatch \"(?<secret\">\n Require all denied\n</FilesMatch>\n")
+    config = config_from_file(str(path), str(tmp_path))
+    with pytest.raises(ValueError, match="Regular expression could not be compiled"):
+        make_handler_factory(config)
