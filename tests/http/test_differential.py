@@ -44,6 +44,19 @@ DIFFERENCES: dict[str, tuple[int | None, str]] = {
                          "versions it does not know"),
     "version_2_0": (400, "an HTTP/2.0 request line over HTTP/1 framing: Apache answers as 1.1; httpdw refuses "
                          "a version it does not implement"),
+    # differences not tied to one case of the matrix (status None)
+    "server_banner": (None, "the Server header and ServerSignature name httpdw (ServerTokens Prod: 'httpdw', "
+                            "Full: 'httpdw/<version> (Unix) Python/<version>'), not Apache"),
+    "fancy_indexing": (None, "directory listings are always mod_autoindex's plain list: IndexOptions "
+                             "FancyIndexing/HTMLTable, icons and descriptions are accepted and ignored"),
+    "env_rules": (None, "httpdw sets no environment variables (no SetEnvIf/BrowserMatch): Require env and "
+                        "Allow/Deny from env= take the restrictive outcome"),
+    "if_sections": (None, "<If>/<ElseIf>/<Else> expressions are not evaluated: requests they may apply to "
+                          "answer 500 instead of guessing"),
+    "htaccess": (None, ".htaccess files are never read: where AllowOverride allows one and it exists, "
+                       "requests answer 500 (Apache would apply it)"),
+    "handlers": (None, "handlers other than server-status and the default handler (cgi-script, php, ...) "
+                       "answer 500 rather than serving the script's source"),
 }
 
 FIXED_MTIME = 1_600_000_000   # files are old: ETags are strong on both servers
@@ -510,6 +523,13 @@ CASES: list[tuple[str, bytes]] = [
     ("keepalive_after_404", b"GET /nope HTTP/1.1\r\nHost: a\r\n\r\nGET /k.txt HTTP/1.1\r\nHost: a\r\n"
                             b"Connection: close\r\n\r\n"),
 ]
+
+
+def test_differences_name_cases_or_document_general_ones():
+    case_ids = {c[0] for c in CASES}
+    for key, (status, why) in DIFFERENCES.items():
+        assert why
+        assert (key in case_ids) == (status is not None), key
 
 
 def methods_of(data: bytes) -> list[str]:
