@@ -775,12 +775,19 @@ class Connection:
                 p = host.rsplit(":", 1)[1]
                 if p.isdigit():
                     return int(p)
-        return srv.port or 80
+        return srv.port or (443 if self.scheme(req) == "https" else 80)
+
+    def scheme(self, req: Request) -> str:
+        """ap_http_scheme: `ServerName https://name` (TLS offloaded in front of the server) says https."""
+        name = (req.server or self.default).server_name or ""
+        return "https" if name.lower().startswith("https://") else "http"
 
     def absolute_url(self, req: Request, path: str) -> str:
         name = self.server_name_for_url(req)
         port = self.port_for_url(req)
-        return f"http://{name}{'' if port == 80 else ':' + str(port)}{path}"
+        scheme = self.scheme(req)
+        default = 443 if scheme == "https" else 80
+        return f"{scheme}://{name}{'' if port == default else ':' + str(port)}{path}"
 
     # ------------------------------------------------------------------ bodies
     def discard_body(self, req: Request) -> None:

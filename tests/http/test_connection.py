@@ -325,3 +325,10 @@ def test_if_sections_fail_closed(site):
     resp = get(site.port, "/cond/x.txt")
     assert resp.status == 500 and b"secret" not in resp.body
     assert get(site.port, "/open/x.txt").status == 200
+
+
+def test_servername_with_https_scheme_gives_https_redirects(site):
+    site.write("d/x", "x")
+    site.start(BASIC + "ServerName https://secure.example\nUseCanonicalName On\n")
+    resp = get(site.port, "/d")
+    assert resp.status == 301 and resp.header("Location") == "https://secure.example/d/"
