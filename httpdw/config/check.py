@@ -9,6 +9,7 @@ are kept apart in `start_errors`: `configtest` shows them without failing, the e
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -16,6 +17,7 @@ from typing import Any, Mapping, Sequence
 from httpdw.config import loader, modules, validate
 from httpdw.config.diagnostics import Diagnostic, Diagnostics, Severity
 from httpdw.config.model import Listener, MpmSettings, ServerConfig
+from httpdw.config.site import build_site, htaccess_risks
 from httpdw.config.tree import ConfigTree, Node
 from httpdw.config.worker_rules import (DEFAULTS as WORKER_DEFAULTS, WorkerLine, WorkerResult,
                                         run_worker_rules)
@@ -73,7 +75,20 @@ def load_config(config_file: str, *, server_root: str | None = None, defines: Se
         error_log=_error_log(tree, server_values), log_level=_log_level(server_values),
         server_name=_last(server_values, "ServerName"), tree=tree, modules=_modules(tree),
         diagnostics=diags)
+    if config is not None:
+        config = _with_site(config, diags)
     return ConfigResult(config, diags, list(tree.files), config_file, worker, start_errors)
+
+
+def _with_site(config: ServerConfig, diags: Diagnostics) -> ServerConfig | None:
+    """Build the site model (vhosts, sections, mapping) here, once: its problems (a section regex
+    Python cannot compile, ...) are config errors that configtest must show, not a surprise at start."""
+    site = build_site(config, diags)
+    for path, pos in htaccess_risks(site):
+        diags.warning("HDW0113", f"{path} exists where AllowOverride allows it; httpdw does not read "
+                      f".htaccess files, so requests below {os.path.dirname(path)} will answer 500", pos,
+                      hint="move its directives into the <Directory> section and set AllowOverride None")
+    return None if diags.has_errors() else dataclasses.replace(config, site=site)
 
 
 # --------------------------------------------------------------------------- inputs

@@ -7,6 +7,7 @@ graceful restart builds a new one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from httpdw.config.diagnostics import Diagnostics, Pos
 from httpdw.config.tree import ConfigTree
@@ -83,4 +84,7 @@ class ServerConfig:
     #: site model (vhosts, sections, handlers) from it with httpdw.config.site
     tree: ConfigTree = field(default_factory=ConfigTree)
     modules: frozenset[str] = frozenset()   #: module identifiers httpdw considers loaded
+    #: the site model (vhosts, sections, mapping) built once from `tree` by httpdw.config.site,
+    #: so configtest sees its problems and the HTTP layer does not build it again
+    site: Any = field(default=None, compare=False)
     diagnostics: Diagnostics = field(default_factory=Diagnostics, compare=False)

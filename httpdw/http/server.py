@@ -27,7 +27,9 @@ class HttpHandlerFactory:
 
     def __init__(self, config: Any, site: Site | None = None):
         self.config = config
-        self.site = site if site is not None else build_site(config)
+        # load_config built the site once already (configtest reports its problems); build it here
+        # only for a config made some other way (tests)
+        self.site = site or getattr(config, "site", None) or build_site(config)
         errors = self.site.problems.errors
         if errors:
             # e.g. a <FilesMatch> regex Python cannot compile: serving without that section could

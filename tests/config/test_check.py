@@ -188,3 +188,32 @@ def test_defines_and_extra_directives(root):
     assert load_config(conf).config.mpm.threads_per_child == 25
     assert load_config(conf, directives_after=["ThreadsPerChild 10", "MaxRequestWorkers 100"]).config.mpm.daemons_limit == 10
     assert load_config(conf, defines=["TUNED"], directives_before=["ThreadsPerChild 10"]).config.mpm.threads_per_child == 50
+
+
+def test_site_problems_are_configtest_errors(tmp_path):
+    """A section regex Python cannot compile stops the server at start, so configtest must say so."""
+    conf = tmp_path / "site.conf"
+    conf.write_text(f'Listen 127.0.0.1:8080\nDocumentRoot "{tmp_path}"\n'
+                    '<FilesMatch "(?<=x">\n    Require all denied\n</FilesMatch>\n')
+    result = load_config(str(conf), server_root=str(tmp_path))
+    assert result.config is None
+    [err] = result.diagnostics.errors
+    assert err.code == "HDW0104" and err.pos.line == 3
+    assert "could not be compiled" in err.message
+
+
+def test_htaccess_under_allowoverride_warns_and_site_is_built_once(tmp_path):
+    www = tmp_path / "www"
+    (www / "priv").mkdir(parents=True)
+    (www / "priv" / ".htaccess").write_text("Require all denied\n")
+    conf = tmp_path / "h.conf"
+    conf.write_text(f'Listen 127.0.0.1:8080\nDocumentRoot "{www}"\n'
+                    f'<Directory "{www}">\n    AllowOverride All\n    Require all granted\n</Directory>\n')
+    result = load_config(str(conf), server_root=str(tmp_path))
+    assert result.config is not None and result.config.site is not None
+    [warn] = [d for d in result.diagnostics.warnings if d.code == "HDW0113"]
+    assert warn.pos.line == 3
+    assert str(www / "priv" / ".htaccess") in warn.message and f"below {www / 'priv'} will answer 500" in warn.message
+    # no .htaccess, or AllowOverride None: no warning
+    conf.write_text(conf.read_text().replace("AllowOverride All", "AllowOverride None"))
+    assert not [d for d in load_config(str(conf), server_root=str(tmp_path)).diagnostics if d.code == "HDW0113"]
