@@ -415,10 +415,23 @@ def test_order_allow_deny_inside_limit_only_for_those_methods(tmp_path):
 
 
 def test_a_section_httpdw_cannot_compile_stops_the_start(tmp_path):
+    """The config layer refuses it (configtest shows it), and the handler factory still refuses a
+    config that was built without that check."""
+    import dataclasses
+
+    from httpdw.config.check import load_config
     from httpdw.http.server import make_handler_factory
     path = tmp_path / "httpd.conf"
     path.write_text(f"ServerRoot {tmp_path}\nServerName x\nDocumentRoot {tmp_path}\n"
                     "<FilesMatch \"(?<secret\">\n Require all denied\n</FilesMatch>\n")
-    config = config_from_file(str(path), str(tmp_path))
+    result = load_config(str(path), server_root=str(tmp_path))
+    assert result.config is None
+    assert [d.code for d in result.diagnostics.errors] == ["HDW0104"]
+    path.write_text(path.read_text().replace('"(?<secret"', '"secret"'))
+    config = dataclasses.replace(config_from_file(str(path), str(tmp_path)), site=None)
+    path.write_text(path.read_text().replace('"secret"', '"(?<secret"'))
+    from httpdw.config.loader import load_tree
+    from httpdw.config.diagnostics import Diagnostics
+    config = dataclasses.replace(config, tree=load_tree(str(path), server_root=str(tmp_path), diags=Diagnostics()))
     with pytest.raises(ValueError, match="Regular expression could not be compiled"):
         make_handler_factory(config)
