@@ -17,6 +17,12 @@ a log set to ``LogLevel error``); the levels below are emerg â€¦ debug, trace1 â
 The destination is a file (opened O_APPEND by the parent, inherited by children, so each line is one
 ``write()``) or ``|command`` (a piped logger started by the parent through /bin/sh, its stdin fed by every
 process). `ErrorLog.reopen()` is what a graceful restart calls.
+
+Piped loggers are *reliable* as Apache's (AP_HAVE_RELIABLE_PIPED_LOGS): the parent owns both ends of the
+pipe, so when the logger program dies the parent (which reaps it, see `ErrorLog.reaped`) starts a new one on
+the same pipe; every process keeps writing to the descriptor it already has, and the lines written in
+between wait in the pipe for the new logger. Forked server children close the read end (an at-fork hook):
+only the parent and the logger hold it.
 """
 from __future__ import annotations
 
@@ -156,6 +162,8 @@ class FdHandler(logging.Handler):
         try:
             data = (self.format(record) + "\n").encode("utf-8", "backslashreplace")
             os.write(self.fd, data)
+        except BrokenPipeError:
+            pass   # a piped logger given up on (see ErrorLog.reaped): nothing left to tell
         except Exception:  # noqa: BLE001 - a full disk or a dead piped logger must not kill a worker
             self.handleError(record)
 
@@ -170,9 +178,10 @@ class ErrorLog:
         self.log_level = log_level
         self.also_stderr = also_stderr
         self.fd = -1
-        self.piped: subprocess.Popen | None = None
+        self.piped: PipedLogger | None = None
         self._handlers: list[logging.Handler] = []
         self._lock = threading.Lock()
+        self._retired: list[PipedLogger] = []
 
     def open(self) -> None:
         """Open the file or start the piped logger, and attach the handler. Raises OSError (AH00015 territory)."""
@@ -194,7 +203,54 @@ class ErrorLog:
             self._install()
         # the old piped logger is not waited for: children of the old generation still write to it,
         # and it exits by itself at EOF once the last of them is gone (the parent reaps it then)
+        if old_piped is not None:
+            old_piped.retire()
+            self._retired.append(old_piped)
         _close_destination(old_fd, old_piped, wait=False)
+
+    def reaped(self, pid: int, status: int) -> bool:
+        """The parent reaped `pid`: if it is a piped logger, deal with it and return True (it is not a
+        server child). The current logger is restarted on the same pipe (Apache's AH00106); a retired one
+        (of a previous generation) just exited at EOF as expected."""
+        for old in self._retired:
+            if old.pid == pid:
+                old.exited(status)
+                self._retired.remove(old)
+                return True
+        with self._lock:
+            current = self.piped
+            if current is None or current.pid != pid:
+                return False
+            current.exited(status)
+            failure: OSError | str | None = None
+            restarted = None
+            if current.quick_deaths > MAX_QUICK_LOGGER_DEATHS:
+                # a program that cannot even start (typo, missing binary) would be forked in a loop;
+                # give up and let writers see EPIPE rather than block on a pipe nobody will ever read
+                failure = f"it died within {QUICK_DEATH_SECONDS:g}s of its start {current.quick_deaths} times"
+                current.retire()
+            else:
+                try:
+                    current.spawn()
+                    restarted = current.pid
+                except OSError as e:
+                    failure = e
+                    current.retire()
+        if restarted is None:
+            logging.getLogger("httpdw.errorlog").error(
+                "AH00106: piped log program '%s' failed unexpectedly; not restarted: %s",
+                current.command, failure)
+        else:
+            # logged after the restart, so the line itself goes through the new logger
+            logging.getLogger("httpdw.errorlog").error(
+                "AH00106: piped log program '%s' failed unexpectedly (%s); restarted as pid %d",
+                current.command, _exit_words(status), restarted)
+        return True
+
+    @property
+    def logger_pid(self) -> int | None:
+        """The pid of the current piped logger (None for a file or syslog)."""
+        return self.piped.pid if self.piped is not None else None
 
     def close(self) -> None:
         """Detach the handlers and close the destination (the parent at shutdown)."""
@@ -244,7 +300,80 @@ def _syslog_handler(destination: str) -> logging.Handler:
     return handler
 
 
-def _open_destination(destination: str) -> tuple[int, subprocess.Popen | None]:
+#: a piped logger that dies this soon after its start this many times in a row is not restarted again
+QUICK_DEATH_SECONDS = 1.0
+MAX_QUICK_LOGGER_DEATHS = 5
+
+
+class PipedLogger:
+    """A ``|command`` logger: a pipe owned by the parent and the program reading it (restartable)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.read_fd, self.write_fd = os.pipe2(os.O_CLOEXEC)
+        _PIPE_READ_ENDS.add(self.read_fd)
+        self.proc: subprocess.Popen | None = None
+        self.pid = 0
+        self.started = 0.0
+        self.quick_deaths = 0   #: deaths in a row within QUICK_DEATH_SECONDS of a start
+
+    def spawn(self) -> None:
+        """Start the program with the pipe's read end as its stdin (through /bin/sh, as `|$` in Apache)."""
+        self.proc = subprocess.Popen(["/bin/sh", "-c", self.command], stdin=self.read_fd, close_fds=True)
+        self.pid = self.proc.pid
+        self.started = time.monotonic()
+
+    def exited(self, status: int) -> None:
+        """Someone else (the parent's wait loop) reaped the program: tell the Popen so it never waits."""
+        if self.proc is not None:
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
+        quick = time.monotonic() - self.started < QUICK_DEATH_SECONDS
+        self.quick_deaths = self.quick_deaths + 1 if quick else 0
+
+    def retire(self) -> None:
+        """Drop the parent's read end: the program now owns the pipe and stops at EOF."""
+        self._close_read_end()
+
+    def _close_read_end(self) -> None:
+        if self.read_fd >= 0:
+            _PIPE_READ_ENDS.discard(self.read_fd)
+            os.close(self.read_fd)
+            self.read_fd = -1
+
+    def wait(self, timeout: float) -> None:
+        """At shutdown (write end already closed): let the program drain the pipe and exit."""
+        self._close_read_end()
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+
+
+#: read ends of piped loggers held by this process; a forked server child closes them (see module doc)
+_PIPE_READ_ENDS: set[int] = set()
+
+
+def _close_pipe_read_ends_in_child() -> None:
+    for fd in list(_PIPE_READ_ENDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _PIPE_READ_ENDS.clear()
+
+
+os.register_at_fork(after_in_child=_close_pipe_read_ends_in_child)
+
+
+def _exit_words(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+def _open_destination(destination: str) -> tuple[int, PipedLogger | None]:
     if destination == "syslog" or destination.startswith("syslog:"):
         _syslog_handler(destination).close()   # check now: a start must fail here, not later
         return -1, None
@@ -252,27 +381,28 @@ def _open_destination(destination: str) -> tuple[int, subprocess.Popen | None]:
         command = destination[1:].lstrip()
         if command.startswith("$"):  # Apache: "|$cmd" runs through the shell explicitly; same for us
             command = command[1:]
-        proc = subprocess.Popen(["/bin/sh", "-c", command], stdin=subprocess.PIPE, close_fds=True,
-                                start_new_session=False)
-        assert proc.stdin is not None
-        fd = os.dup(proc.stdin.fileno())
-        proc.stdin.close()
-        return fd, proc
+        piped = PipedLogger(command)
+        try:
+            piped.spawn()
+        except OSError:
+            os.close(piped.write_fd)
+            piped.wait(0)
+            raise
+        # the write end is what every process logs to: inherited by the server children (no CLOEXEC
+        # matters here, children are fork()ed), it is the handler's fd
+        return piped.write_fd, piped
     fd = os.open(destination, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     return fd, None
 
 
-def _close_destination(fd: int, piped: subprocess.Popen | None, wait: bool = True) -> None:
+def _close_destination(fd: int, piped: PipedLogger | None, wait: bool = True) -> None:
     if fd >= 0:
         try:
             os.close(fd)
         except OSError:
             pass
     if piped is not None and wait:
-        try:
-            piped.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            piped.terminate()
+        piped.wait(timeout=2)
 
 
 def stderr_logging(log_level: str = "warn", fd: int = 2) -> logging.Handler:

@@ -16,6 +16,7 @@ config is logged and the running generation keeps serving.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import queue
@@ -34,6 +35,7 @@ from httpdw.mpm.child import APEXIT_CHILDFATAL, APEXIT_CHILDSICK, POD_GRACEFUL, 
 from httpdw.mpm.listeners import NO_LISTENERS, BoundListener, ListenError, bind_all
 from httpdw.mpm.maintenance import HOLD_OFF_CYCLES, Limits, MaintenanceState, perform_idle_server_maintenance
 from httpdw.mpm.mutex import DEFAULT as DEFAULT_MUTEX, AcceptMutex, lock_file_path, mechanism_for
+from httpdw.mpm.privs import malloc_trim
 from httpdw.mpm.scoreboard import Scoreboard, ScoreboardError
 
 log = logging.getLogger("httpdw.mpm")
@@ -292,6 +294,7 @@ class Parent:
         pod_r, pod_w = os.pipe()
         spec = self._child_spec(slot, pod_r, pod_w)
         self.board.set_process(slot, 0, self.generation)
+        freeze_heap_for_fork()
         try:
             pid = os.fork()
         except OSError as e:
@@ -349,7 +352,13 @@ class Parent:
             self.children_cpu[0] += usage.ru_utime
             self.children_cpu[1] += usage.ru_stime
             rec = self.children.pop(pid, None)
-            if rec is not None and self.child_exited(rec, status):
+            if rec is None:
+                # not a server child: a piped ErrorLog program (restarted by the ErrorLog) or some other
+                # process of ours; never a slot to clear or a child to replace
+                if self.errorlog is not None:
+                    self.errorlog.reaped(pid, status)
+                continue
+            if self.child_exited(rec, status):
                 fatal = True
         return fatal
 
@@ -647,6 +656,7 @@ class Parent:
         self.listeners = new_listeners
         _close_factory(self.factory)
         self.config, self.settings, self.factory = new_config, new_config.mpm, new_factory
+        thaw_heap_for_restart()
         self.max_threads_per_child = max(self.max_threads_per_child, self.settings.threads_per_child)
         self.reopen_logs()
         self.maint = MaintenanceState(hold_off=HOLD_OFF_CYCLES if graceful else 0,
@@ -710,6 +720,25 @@ class Parent:
         except (OSError, ValueError) as e:
             log.error("could not reopen the error log %s: %s; logging continues to the old one",
                       self.config.error_log, e)
+
+
+def freeze_heap_for_fork() -> None:
+    """Move every object the parent has so far into the collector's permanent generation before fork().
+
+    A child's first full collection would otherwise walk (and so write the GC header of) every module,
+    function and config object inherited from the parent, copying nearly all shared pages (copy-on-write)
+    into each child: frozen objects are never scanned. Collecting once, before the first freeze, keeps
+    the start-up garbage out of the frozen set; later forks only freeze (no full collection per fork)."""
+    if not gc.get_freeze_count():
+        gc.collect()
+        malloc_trim(0)   # what the config load freed goes back to the OS instead of into every child
+    gc.freeze()
+
+
+def thaw_heap_for_restart() -> None:
+    """A restart drops the previous generation's config and handler: unfreeze so that any reference
+    cycles among them can be collected (the next fork freezes the new generation again)."""
+    gc.unfreeze()
 
 
 def _close_factory(factory) -> None:
