@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import get, parse_responses, raw
+from http_helpers import get, parse_responses, raw
 
 BASIC = """
 DocumentRoot {docroot}
@@ -246,7 +246,7 @@ def test_garbage_never_crashes_or_hangs(garbage):
         import tempfile
         from pathlib import Path
 
-        from conftest import Site
+        from http_helpers import Site
         _FUZZ_SITE = Site(Path(tempfile.mkdtemp()))
         _FUZZ_SITE.write("index.html", "hi")
         _FUZZ_SITE.start(BASIC)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ThreadServer, config_from_file, free_port, has_apache, parse_responses, raw
+from http_helpers import ThreadServer, config_from_file, free_port, has_apache, parse_responses, raw
 from httpdw.http.server import make_handler_factory
 
 pytestmark = [pytest.mark.apache, pytest.mark.skipif(not has_apache(), reason="apache2 not installed")]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import config_from_file
+from http_helpers import config_from_file
 from httpdw.config.site import (OPT_FOLLOW_SYMLINKS, OPT_INDEXES, ETAG_INODE, ETAG_MTIME, ETAG_SIZE,
                                 build_site, describe_vhosts)
 from httpdw.http import access

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, get
+from http_helpers import free_port, get
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
