@@ -33,12 +33,16 @@ class MaintenanceState:
     maxclients_reported: bool = False
     near_maxclients_reported: bool = False
     had_healthy_child: bool = False
+    #: a child exited APEXIT_CHILDSICK (set by the parent when it reaps one)
+    sick_child_detected: bool = False
 
 
 @dataclass
 class Decision:
     spawn_slots: list[int] = field(default_factory=list)   #: fork a child into each of these slots
     kill_one: int | None = None                             #: process slot told to exit gracefully ('!')
+    #: children are sick and none was ever healthy: stop the server (AH02325) instead of forking again
+    give_up: bool = False
     messages: list[tuple[str, str]] = field(default_factory=list)   #: (level, message)
     idle_threads: int = 0
     active_threads: int = 0
@@ -122,6 +126,12 @@ def _scoreboard_full(d: Decision, limits: Limits, state: MaintenanceState) -> No
 
 
 def _spawn(d: Decision, free_slots: list[int], state: MaintenanceState) -> None:
+    if state.sick_child_detected:
+        if not state.had_healthy_child:
+            # Apache: "looks like a basket case": no child ever fully initialised; give up, fork no more
+            d.give_up = True
+            return
+        state.sick_child_detected = False   # a transient shortage, as Apache assumes once a child was healthy
     d.spawn_slots = free_slots[:state.idle_spawn_rate]
     if state.idle_spawn_rate >= 8:
         d.messages.append(("info", f"AH00289: server seems busy, (you may need to increase StartServers, "

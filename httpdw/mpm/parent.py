@@ -380,6 +380,7 @@ class Parent:
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == APEXIT_CHILDSICK:
             # a resource shortage (EMFILE on accept...): spawn slowly; fatal if no child ever got going
             self.sick_child_detected = True
+            self.maint.sick_child_detected = True   # the maintenance forks no more while no child was healthy
             self.maint.idle_spawn_rate = 1
         if self.shutting_down or rec.slot >= self.settings.daemons_limit:
             return False
