@@ -35,6 +35,9 @@ SHOWN_LINE_WIDTH = 160
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "bold yellow", Severity.NOTE: "bold cyan"}
 
 
+#: How many related places a text diagnostic lists before it says how many more there are.
+MAX_RELATED_SHOWN = 3
+
 def fails(diagnostics: Iterable[Diagnostic], strict: bool) -> bool:
     """Whether the check fails: any error, or with --strict any warning too (notes never fail)."""
     bad = {Severity.ERROR, Severity.WARNING} if strict else {Severity.ERROR}
@@ -134,8 +137,12 @@ def diagnostic_text(d: Diagnostic, sources: SourceLines) -> Text:
         out.append(shown + "\n")
         out.append(" " * (len(gutter) - 2) + "| ", style="dim")
         out.append(pad + "^\n", style=_STYLE[d.severity])
-    for related in d.related:
+    for related in d.related[:MAX_RELATED_SHOWN]:
         out.append(f"  see also: {related}\n", style="dim")
+    if len(d.related) > MAX_RELATED_SHOWN:
+        # an ignored directive repeated 40 times would otherwise drown the other problems;
+        # --format json keeps every place
+        out.append(f"  see also: {len(d.related) - MAX_RELATED_SHOWN} more place(s)\n", style="dim")
     if d.hint:
         out.append("hint: ", style="bold green")
         out.append(_printable(d.hint) + "\n")

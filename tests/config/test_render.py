@@ -80,6 +80,20 @@ def test_related_lines_are_listed(tmp_path):
     assert "[HDW0201]" in out and f"see also: {tmp_path}/httpd.conf:2:1" in out
 
 
+def test_many_related_places_are_cut_in_text_but_kept_in_json(tmp_path):
+    path = tmp_path / "httpd.conf"
+    places = tuple(Pos(str(path), n, 1) for n in range(2, 42))
+    ignored = Diagnostic(Severity.WARNING, "HDW0105", "AddIcon ... ignored", Pos(str(path), 1, 1),
+                         related=places)
+    result = make_result(tmp_path, "AddIcon x y\n" * 41, [], extra=[ignored])
+    out = text_of(result, color=False)
+    assert out.count("see also:") == render.MAX_RELATED_SHOWN + 1
+    assert f"see also: {40 - render.MAX_RELATED_SHOWN} more place(s)" in out
+    doc = json.loads(render.render_json(result))
+    [d] = [d for d in doc["diagnostics"] if d["code"] == "HDW0105"]
+    assert len(d["related"]) == 40
+
+
 def test_long_and_binary_lines_are_cut_and_escaped(tmp_path):
     long_line = "Foo " + "x" * 5000 + "\x07\x1b[31m"
     d = Diagnostic(Severity.ERROR, "HDW0101", "Invalid command 'Foo'", Pos(str(tmp_path / "httpd.conf"), 1, 4000))
