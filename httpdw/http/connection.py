@@ -166,7 +166,7 @@ class Connection:
         srv = self.default
         sock = self.sock
         buf = self.buf
-        sock.settimeout(idle_timeout)
+        set_timeout(sock, idle_timeout)
         waiting_first_byte = True
         deadline = 0.0
         while True:
@@ -179,7 +179,7 @@ class Connection:
                     # the whole head must arrive within Timeout: a client trickling a byte at a
                     # time cannot hold a worker thread longer than that
                     deadline = time.monotonic() + srv.timeout
-                    sock.settimeout(srv.timeout)
+                    set_timeout(sock, srv.timeout)
                 elif deadline:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -804,7 +804,7 @@ class Connection:
     def read_body(self, req: Request) -> None:
         body = req.body
         limit = self.limit_body(req)
-        self.sock.settimeout((req.server or self.default).timeout)
+        set_timeout(self.sock, (req.server or self.default).timeout)
         while not body.done:
             if self.buf:
                 pieces, used = body.feed(self.buf)
@@ -883,7 +883,7 @@ class Connection:
         rec = req.record
         rec.headers_out = resp.fields + [("Content-Type", resp.ctype)] if resp.ctype else resp.fields
         sock = self.sock
-        sock.settimeout(srv.timeout)
+        set_timeout(sock, srv.timeout)
         if head_only or status in (304, 204):
             sock.sendall(header)
             rec.body_bytes = 0
@@ -981,6 +981,13 @@ class Connection:
             sock.close()
         except OSError:
             pass
+
+
+def set_timeout(sock: socket.socket, seconds: float) -> None:
+    """sock.settimeout() only when the value changes: each call is an ioctl(FIONBIO) system call, and a
+    request would otherwise make three with the same Timeout (read, body, send)."""
+    if sock.gettimeout() != seconds:
+        sock.settimeout(seconds)
 
 
 def existing_prefix(filename: str, root: str) -> str:

@@ -146,7 +146,9 @@ class Child:
 
     def _listener_loop(self) -> None:
         socks = [b.sock for b in self.spec.listeners]
-        ports = {b.sock.fileno(): b.port for b in self.spec.listeners}
+        # per listening fd: (port, local address of its connections or None when it must be asked per
+        # connection), so that a specific-address listener costs no getsockname() per connection
+        origins = {b.sock.fileno(): (b.port, fixed_local_address(b.sock)) for b in self.spec.listeners}
         mutex = self.spec.accept_mutex if len(socks) > 1 else None
         # without a mutex every child waits on the same sockets: EPOLLEXCLUSIVE wakes one of them per
         # connection instead of all (the kernel's answer to the thundering herd Apache avoids with a
@@ -166,7 +168,7 @@ class Child:
                 if self.budget > 0:
                     self.budget -= 1
                 self.connections += 1
-                self.queue.push((conn, addr, ports[listen_fd]))
+                self.queue.push((conn, addr, *origins[listen_fd]))
         finally:
             # only now may idle workers leave: nothing can be pushed after this point
             self.queue.terminate(self.spec.threads_per_child)
@@ -191,7 +193,8 @@ class Child:
                     except OSError as e:
                         self._accept_failed(e)
                         return None
-                    conn.setblocking(True)
+                    if conn.gettimeout() is not None:   # only with a default timeout set: accept4()
+                        conn.setblocking(True)          # already gives a blocking socket (no ioctl)
                     return conn, addr, s.fileno()
             return None
         finally:
@@ -216,12 +219,12 @@ class Child:
         if not self.dying:
             slot.set_state(api.GRACEFUL)
 
-    def _serve(self, slot, conn: socket.socket, addr, port: int) -> None:
+    def _serve(self, slot, conn: socket.socket, addr, port: int, local_addr: tuple | None) -> None:
         client = addr[0] if isinstance(addr, tuple) else str(addr)
         slot.new_connection(client)
         slot.set_state(api.BUSY_READ)
         try:
-            ctx = api.ConnectionContext(sock=conn, client_addr=addr, local_addr=conn.getsockname(),
+            ctx = api.ConnectionContext(sock=conn, client_addr=addr, local_addr=local_addr or conn.getsockname(),
                                         listener_port=port, slot=slot, stopping=self.graceful.is_set)
             assert self.handler is not None
             self.handler(ctx)
@@ -349,6 +352,21 @@ class ListenerPoller:
     def close(self) -> None:
         if self.epoll is not None:
             self.epoll.close()
+
+
+def fixed_local_address(sock: socket.socket) -> tuple | None:
+    """The local address every connection accepted on `sock` has, when the listener is bound to one
+    specific IP address; None for a wildcard listener (then each connection's own getsockname() says
+    which of the host's addresses the client reached)."""
+    try:
+        local = sock.getsockname()
+    except OSError:
+        return None
+    if sock.family == socket.AF_INET and local[0] != "0.0.0.0":
+        return local
+    if sock.family == socket.AF_INET6 and local[0] != "::" and not local[0].startswith("::ffff:"):
+        return local
+    return None
 
 
 def reset_signals_in_child() -> None:

@@ -43,6 +43,10 @@ _W_GEN = 5
 _W_ACCESS = 9
 _W_START = struct.calcsize("=c i i QQ I Q QQ")
 _W_REQUEST_FIELDS = struct.Struct("=dd Q d 64s 64s 128s")
+# the per-connection counters (conn_count, conn_bytes) and everything end_request() writes, from _W_ACCESS
+_W_CONN_COUNTERS = struct.Struct("=I Q")
+_W_ACCESS_FIELDS = struct.Struct("=QQ I Q QQ dd Q d")
+_W_CLIENT = _W_START + 8 + 8 + 8 + 8
 
 
 def _text(raw: bytes) -> str:
@@ -51,6 +55,8 @@ def _text(raw: bytes) -> str:
 
 def _fixed(s: str, size: int) -> bytes:
     """Truncate to `size` bytes without cutting a UTF-8 sequence in half (Apache truncates too)."""
+    if s.isascii():   # the usual case (IP addresses, host names, request lines): one encode, no re-decode
+        return s[:size].encode("ascii")
     return s.encode("utf-8", "replace")[:size].decode("utf-8", "ignore").encode("utf-8")
 
 
@@ -295,11 +301,11 @@ class WorkerSlot:
         """The worker took a connection: per-connection counters restart (Apache's conn_count/conn_bytes)."""
         self.conn_count = 0
         self.conn_bytes = 0
-        struct.pack_into("=I Q", self.board.mem, self.offset + _W_ACCESS + 16, 0, 0)
+        _W_CONN_COUNTERS.pack_into(self.board.mem, self.offset + _W_ACCESS + 16, 0, 0)
         self._write_client(client)
 
     def _write_client(self, client: str) -> None:
-        off = self.offset + _W_START + 8 + 8 + 8 + 8
+        off = self.offset + _W_CLIENT
         self.board.mem[off:off + 64] = _fixed(client, 64).ljust(64, b"\0")
 
     def begin_request(self, request_line: str, client: str, vhost: str) -> None:
@@ -319,7 +325,7 @@ class WorkerSlot:
         self.conn_bytes += bytes_sent
         if self.request_started:
             self.duration_us += int((now - self.request_started) * 1_000_000)
-        struct.pack_into("=QQ I Q QQ dd Q d", self.board.mem, self.offset + _W_ACCESS, self.access_count,
+        _W_ACCESS_FIELDS.pack_into(self.board.mem, self.offset + _W_ACCESS, self.access_count,
                          self.bytes_served, self.conn_count, self.conn_bytes, self.my_access_count,
                          self.my_bytes_served, self.request_started, now, self.duration_us, now)
 
