@@ -951,7 +951,7 @@ class Connection:
             return
         rec.server_name = srv.name
         rec.host_name = self.server_name_for_url(req) if req.server else srv.name
-        rec.canonical_port = srv.port or self.local_port
+        rec.canonical_port = srv.port or 80     # %p: a ServerName without port is port 80 (ap_default_port)
         rec.filename = req.filename
         lookups = (req.conf.hostname_lookups if req.conf and req.conf.hostname_lookups else srv.hostname_lookups)
         if lookups != "off":
