@@ -463,7 +463,7 @@ class _Builder:
 
     def compile(self, pattern: str, node: Node) -> re.Pattern | None:
         try:
-            return re.compile(pattern)
+            return re.compile(pcre_to_python(pattern))
         except re.error as e:
             self.diags.error("HDW0104", f"Regular expression could not be compiled: {e}", node.pos,
                              hint="httpdw uses Python's re; PCRE-only syntax may need rewriting")
@@ -868,3 +868,39 @@ def ip_network(spec: str) -> ipaddress._BaseNetwork | None:
     except ValueError:
         return None
     return None
+
+
+def pcre_to_python(pattern: str) -> str:
+    """PCRE's named groups `(?<name>...)` and `(?'name'...)` (Apache 2.4.8+ documents them for
+    <LocationMatch> and friends) spelled as Python's `(?P<name>...)`; escapes, character classes and
+    lookbehinds `(?<=`, `(?<!` are left alone."""
+    out: list[str] = []
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            if pattern.startswith("]", i + 1) or pattern.startswith("^]", i + 1):   # a leading ']' is literal
+                skip = 2 if pattern[i + 1] == "]" else 3
+                out.append(pattern[i:i + skip])
+                i += skip
+                continue
+        elif pattern.startswith("(?<", i) and i + 3 < n and pattern[i + 3] not in "=!":
+            out.append("(?P<")
+            i += 3
+            continue
+        elif pattern.startswith("(?'", i):
+            end = pattern.find("'", i + 3)
+            if end > i + 3:
+                out.append("(?P<" + pattern[i + 3:end] + ">")
+                i = end + 1
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
