@@ -87,6 +87,7 @@ class Child:
         self._wake_r, self._wake_w = os.pipe()
         self.handler: api.ConnectionHandler | None = None
         self.sick = False                     #: accept failed (EMFILE...): exit with APEXIT_CHILDSICK
+        self._eager: socket.socket | None = None   #: the listener that gave the last connection
         self.graceful_since = 0.0
 
     # -- start-up ------------------------------------------------------------------------------------
@@ -184,22 +185,37 @@ class Child:
         if mutex is not None:
             mutex.acquire()
         try:
+            # under load the socket that just gave a connection usually has the next one waiting:
+            # try it before polling (saves an epoll_wait per connection; EAGAIN sends us to poll)
+            eager, self._eager = self._eager, None
+            if eager is not None and not self.graceful.is_set():
+                accepted = self._try_accept(eager)
+                if accepted is not None:
+                    return accepted
             while not self.graceful.is_set():
                 for s in poller.poll(0.5):
-                    try:
-                        conn, addr = s.accept()
-                    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-                        continue  # another child took it
-                    except OSError as e:
-                        self._accept_failed(e)
-                        return None
-                    if conn.gettimeout() is not None:   # only with a default timeout set: accept4()
-                        conn.setblocking(True)          # already gives a blocking socket (no ioctl)
-                    return conn, addr, s.fileno()
+                    accepted = self._try_accept(s)
+                    if accepted is not None or self.sick:
+                        return accepted
             return None
         finally:
             if mutex is not None:
                 mutex.release()
+
+    def _try_accept(self, s: socket.socket):
+        """accept() on a non-blocking listener: (conn, addr, fd), or None when another child took the
+        connection or accept failed for real (then the child is marked sick and exits gracefully)."""
+        try:
+            conn, addr = s.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return None  # another child took it
+        except OSError as e:
+            self._accept_failed(e)
+            return None
+        if conn.gettimeout() is not None:   # only with a default timeout set: accept4() already gives
+            conn.setblocking(True)          # a blocking socket, so no ioctl otherwise
+        self._eager = s
+        return conn, addr, s.fileno()
 
     def _accept_failed(self, e: OSError) -> None:
         """EMFILE and friends: Apache sets resource_shortage and the child exits gracefully (CHILDSICK)."""
