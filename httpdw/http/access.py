@@ -92,6 +92,21 @@ def host_matches(client: Client, specs) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=1024)
+def forward_addresses(name: str) -> frozenset[str]:
+    """The addresses a host name resolves to (empty when it does not resolve)."""
+    try:
+        return frozenset(info[4][0] for info in socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP))
+    except (OSError, UnicodeError):
+        return frozenset()
+
+
+def forward_dns_matches(client: Client, names) -> bool:
+    """Require forward-dns: the client's address is one the named host resolves to (a forward lookup
+    only, no reverse one and no partial domain names, unlike Require host)."""
+    return any(client.ip in forward_addresses(name) for name in names)
+
+
 def is_local(client: Client) -> bool:
     """Require local: loopback addresses, or the client connecting from the server's own address."""
     addr = client.addr
@@ -109,8 +124,10 @@ def rule_result(rule: Rule, client: Client) -> int:
         return GRANTED if ok else DENIED
     if p == "ip":
         hit = ip_matches(client, rule.args)
-    elif p in ("host", "forward-dns"):
+    elif p == "host":
         hit = host_matches(client, rule.args)
+    elif p == "forward-dns":
+        hit = forward_dns_matches(client, rule.args)
     elif p == "local":
         hit = is_local(client)
     elif p == "env":

@@ -40,6 +40,19 @@ def loopback_resolves_to_localhost() -> bool:
         return False
 
 
+def other_loopback_name() -> str | None:
+    """A name besides 'localhost' that resolves forward to 127.0.0.1 (here the machine's host name,
+    from /etc/hosts), for Require forward-dns: its reverse lookup gives 'localhost', so only a forward
+    check grants it."""
+    name = socket.gethostname()
+    try:
+        return name if name != "localhost" and "127.0.0.1" in socket.gethostbyname_ex(name)[2] else None
+    except OSError:
+        return None
+
+
+FORWARD_NAME = other_loopback_name()
+
 CONFIG = r"""
 ServerRoot {root}
 {loads}
@@ -92,6 +105,18 @@ CustomLog {root}/logs/{name}_all.log allcodes
         Require not host example.com
     </RequireAll>
 </Directory>
+<Directory {docroot}/host_partial>
+    Require host calhost
+</Directory>
+<Directory {docroot}/host_upper>
+    Require host LOCALHOST
+</Directory>
+<Directory {docroot}/forward_dns>
+    Require forward-dns {forward_name}
+</Directory>
+<Directory {docroot}/host_by_forward_name>
+    Require host {forward_name}
+</Directory>
 <Directory {docroot}/allow_name>
     Order deny,allow
     Deny from all
@@ -136,6 +161,10 @@ def build_tree(root: Path) -> Path:
         "not_host/x.txt": b"x\n",
         "not_other_host/x.txt": b"x\n",
         "allow_name/x.txt": b"x\n",
+        "host_partial/x.txt": b"x\n",
+        "host_upper/x.txt": b"x\n",
+        "forward_dns/x.txt": b"x\n",
+        "host_by_forward_name/x.txt": b"x\n",
         "allow_other_name/x.txt": b"x\n",
         "deny_name/x.txt": b"x\n",
         "lm/a.txt": b"a\n",
@@ -176,7 +205,7 @@ def servers(tmp_path_factory):
         ports[name] = free_port()
         path = root / f"{name}.conf"
         path.write_text(CONFIG.format(root=root, loads=LOADS, port=ports[name], name=name, docroot=docroot,
-                                      all_codes=ALL_CODES))
+                                      all_codes=ALL_CODES, forward_name=FORWARD_NAME or "localhost"))
         confs[name] = str(path)
     proc = subprocess.Popen(["apache2", "-f", confs["apache"], "-DFOREGROUND"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -236,6 +265,10 @@ CASES: list[tuple[str, bytes, int]] = [
     ("require_host_other", request("/host_other/x.txt"), 403),
     ("require_not_host", request("/not_host/x.txt"), 403),
     ("require_not_other_host", request("/not_other_host/x.txt"), 200),
+    ("require_host_partial_name", request("/host_partial/x.txt"), 403),   # only whole name components
+    ("require_host_upper_case", request("/host_upper/x.txt"), 200),
+    ("require_forward_dns", request("/forward_dns/x.txt"), 200),
+    ("require_host_by_forward_name", request("/host_by_forward_name/x.txt"), 403),
     ("allow_from_name", request("/allow_name/x.txt"), 200),
     ("allow_from_other_name", request("/allow_other_name/x.txt"), 403),
     ("deny_from_name", request("/deny_name/x.txt"), 403),
@@ -273,6 +306,8 @@ def test_default_type_gives_no_content_type(servers):
 def test_same_answer_as_apache(servers, case, data, status):
     if case in HOST_CASES and not loopback_resolves_to_localhost():
         pytest.skip("127.0.0.1 does not double-reverse resolve to 'localhost' here (see /etc/hosts)")
+    if "forward" in case and FORWARD_NAME is None:
+        pytest.skip("no name other than 'localhost' resolves to 127.0.0.1 here (see /etc/hosts)")
     theirs = parse_responses(raw(servers["apache"], data, half_close=False))
     ours = parse_responses(raw(servers["httpdw"], data, half_close=False))
     assert theirs and theirs[0].status == status, theirs
