@@ -153,7 +153,10 @@ def _item(code: str, arg: str | None, final: bool) -> Item:
         return lambda r: escape(r.headers_in[key]) if r.headers_in.get(key) else "-"
     if code == "o":
         key = (arg or "").lower()
-        return lambda r: _dash(escape(next((v for k, v in r.headers_out if k.lower() == key), "")))
+        if key == "content-type":
+            # mod_log_config logs the type without its parameters (ap_field_noparam): "text/html"
+            return lambda r: _dash(escape(_header_out(r, key).split(";", 1)[0].rstrip()))
+        return lambda r: _dash(escape(_header_out(r, key)))
     if code == "e":
         return lambda r: escape(r.env[arg]) if r.env.get(arg) else "-"
     if code == "n":
@@ -195,6 +198,11 @@ class _Inline:
 
     def __call__(self, r: LogRecord) -> str:
         return self.func(r)
+
+
+def _header_out(r: LogRecord, key: str) -> str:
+    """The first response header named `key` (lower case), or ''."""
+    return next((v for k, v in r.headers_out if k.lower() == key), "")
 
 
 def _hdr(headers: dict, key: str) -> str:

@@ -809,6 +809,7 @@ class Connection:
             if self.buf:
                 pieces, used = body.feed(self.buf)
                 del self.buf[:used]
+                req.record.bytes_in += used     # %I counts the body as read, framing included (mod_logio)
                 if limit and body.received > limit:
                     raise ParseError(413, "", "request body larger than LimitRequestBody")
                 continue
