@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 
 import click
 
-from httpdw.config.loader import DEFAULT_SERVER_ROOT  # the compiled-in ServerRoot (-V: HTTPD_ROOT)
-
 #: Where httpdw looks for its config when -f is not given (shown by -V as SERVER_CONFIG_FILE).
 DEFAULT_CONFIG_FILE = "httpd.conf"
 
@@ -26,6 +24,15 @@ K_ACTIONS = ("start", "stop", "restart", "graceful", "graceful-stop", "configtes
 WORD_ACTIONS = ("configtest", "status") + K_ACTIONS
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+def __getattr__(name: str):
+    """DEFAULT_SERVER_ROOT (the compiled-in ServerRoot, -V's HTTPD_ROOT) lives in the config loader, which
+    imports the lark grammar: loaded only when asked for, so `httpdw status` and -k stop start faster."""
+    if name == "DEFAULT_SERVER_ROOT":
+        from httpdw.config.loader import DEFAULT_SERVER_ROOT
+        return DEFAULT_SERVER_ROOT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -52,7 +59,7 @@ class CliOptions:
 
     def resolved_config_file(self) -> str:
         """-f as Apache resolves it: relative paths are relative to the server root (-d)."""
-        root = self.server_root or DEFAULT_SERVER_ROOT
+        root = self.server_root or __getattr__("DEFAULT_SERVER_ROOT")
         f = self.config_file or DEFAULT_CONFIG_FILE
         if self.config_file and not self.server_root:
             return os.path.abspath(f)
