@@ -24,7 +24,7 @@ class LogRecord:
     __slots__ = ("client_ip", "client_port", "local_ip", "local_port", "request_line", "method", "protocol",
                  "uri", "query", "status", "original_status", "body_bytes", "bytes_in", "bytes_out",
                  "start", "duration", "headers_in", "headers_out", "server_name", "host_name", "canonical_port",
-                 "env", "remote_host", "filename", "keepalives", "conn_status", "user")
+                 "env", "remote_host", "filename", "keepalives", "conn_status", "user", "final_sent_nothing")
 
     def __init__(self) -> None:
         self.client_ip = self.local_ip = ""
@@ -33,6 +33,8 @@ class LogRecord:
         self.query: str | None = None
         self.status = self.original_status = 0
         self.body_bytes = self.bytes_in = self.bytes_out = 0
+        #: an ErrorDocument redirect that failed: the final request, which %b/%B describe, sent no body
+        self.final_sent_nothing = False
         self.start = 0.0
         self.duration = 0.0
         self.headers_in: dict[str, str] = {}

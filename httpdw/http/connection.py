@@ -234,6 +234,8 @@ class Connection:
         server = req.server or self.default
         keep = self.decide_keepalive(req, resp)
         sent = self.send(req, resp, keep)
+        if rec.final_sent_nothing:
+            rec.body_bytes = 0
         if keep and not req.body.done:
             keep = self.finish_body(req)
         rec.status = resp.status
@@ -707,6 +709,7 @@ class Connection:
         req.method = "GET" if method != "HEAD" else "HEAD"
         path, _, q = target.partition("?")
         req.query = q or None
+        req.record.query = req.query        # %q shows the final (redirected) request, as Apache logs it
         try:
             resp = self.route(req, path)
         except MapError as e:
@@ -714,6 +717,7 @@ class Connection:
         req.method = saved[0]
         if resp.status >= 400:
             req.conf, req.filename, req.query = saved[1], saved[2], saved[3]
+            req.record.final_sent_nothing = True
             return self.error(req, status, recursive=resp.status)
         if resp.status in (200, 206, 304) or resp.status == status:
             resp.status = status

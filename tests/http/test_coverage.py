@@ -132,6 +132,12 @@ CustomLog {root}/logs/{name}_all.log allcodes
     Allow from all
     Deny from localhost
 </Directory>
+<Directory {docroot}/errdoc>
+    ErrorDocument 404 /errdoc/not-there-either.html
+</Directory>
+<Directory {docroot}/errdoc_ok>
+    ErrorDocument 404 /errdoc/present.txt
+</Directory>
 <Directory {docroot}/deftype>
     DefaultType text/plain
 </Directory>
@@ -172,6 +178,8 @@ def build_tree(root: Path) -> Path:
         "lmtype/abc": b"abc\n",
         "lmtype/ab1": b"ab1\n",
         "k.txt": b"k" * 100,
+        "errdoc/present.txt": b"present\n",
+        "errdoc_ok/here.txt": b"here\n",
         "deftype/README": b"no extension\n",
         "deftype_none/README": b"no extension\n",
     }
@@ -381,6 +389,34 @@ def test_every_log_code_against_apache(servers):
     assert int(ours["%{tid}P"]) != threading.main_thread().ident   # a worker thread, not the main one
     assert int(theirs["%P"]) != servers["apache_pid"]           # Apache logs from its child
     assert time.time() - before < 10
+
+
+LOG_REQUESTS = {
+    "head_missing": b"HEAD /missing?logcase=head_missing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    "http10_no_host": b"GET /lmtype/abc?logcase=http10_no_host HTTP/1.0\r\n\r\n",
+    "error_document_missing": request("/errdoc/missing?logcase=error_document_missing"),
+    "error_document_local": request("/errdoc_ok/missing?logcase=error_document_local"),
+    "post_keepalive": (b"POST /k.txt?logcase=post_keepalive HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
+                       b"\r\nhelloGET /k.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"),
+    "post_with_body": (b"POST /k.txt?logcase=post_with_body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
+                       b"Connection: close\r\n\r\nhello"),
+    "denied": request("/owner/other.txt?logcase=denied", {"X-Probe": 'quote " and \\ backslash'}),
+    "other_host": request("/k.txt?logcase=other_host", {"Host": "Other.Example:81"}),
+    "escaped_target": request("/k%2etxt?logcase=escaped_target&x=%41"),
+}
+
+
+@pytest.mark.parametrize("case", list(LOG_REQUESTS))
+def test_log_fields_match_apache(servers, case):
+    """More requests through the every-code format: 404/HEAD (%b '-'), HTTP/1.0 without Host (%V),
+    an ErrorDocument that is missing itself (%s and %>s), a request body (%I), escaping (%{X}i),
+    a Host Apache does not know, an escaped target (%U decoded, %r raw)."""
+    for name in ("apache", "httpdw"):
+        raw(servers[name], LOG_REQUESTS[case], half_close=False)
+    lines = wait_lines(servers["root"], f"logcase={case}", "all")
+    assert lines["apache"] and lines["httpdw"], lines
+    ours, theirs = (dict(zip(CODE_NAMES, lines[n][-1].split("|"))) for n in ("httpdw", "apache"))
+    assert {k: v for k, v in ours.items() if k not in MASKED} == {k: v for k, v in theirs.items() if k not in MASKED}
 
 
 def test_apache_agrees_on_default_type(tmp_path):
