@@ -144,6 +144,18 @@ CustomLog {root}/logs/{name}_all.log allcodes
 <Directory {docroot}/deftype_none>
     DefaultType none
 </Directory>
+<Directory {docroot}/nooptions>
+    Options None
+</Directory>
+<Directory {docroot}/lookups>
+    HostnameLookups On
+</Directory>
+<Location /lmorder>
+    Require all denied
+</Location>
+<LocationMatch "^/lmorder/ok">
+    Require all granted
+</LocationMatch>
 <LocationMatch "^/lm/.*\.txt$">
     Require all denied
 </LocationMatch>
@@ -178,6 +190,11 @@ def build_tree(root: Path) -> Path:
         "lmtype/abc": b"abc\n",
         "lmtype/ab1": b"ab1\n",
         "k.txt": b"k" * 100,
+        "realdir/f.txt": b"f\n",
+        "nooptions/plain.txt": b"p\n",
+        "lookups/l.txt": b"l\n",
+        "lmorder/ok.txt": b"ok\n",
+        "lmorder/no.txt": b"no\n",
         "errdoc/present.txt": b"present\n",
         "errdoc_ok/here.txt": b"here\n",
         "deftype/README": b"no extension\n",
@@ -194,6 +211,11 @@ def build_tree(root: Path) -> Path:
     os.lchown(d / "owner" / "other.txt", NOBODY, NOBODY)
     os.symlink(root / "outside" / "secret.txt", d / "nolinks" / "out.txt")
     os.symlink("inside.txt", d / "nolinks" / "in.txt")
+    os.symlink(d / "realdir", d / "nolinks" / "dirlink")          # a directory link in the middle of a path
+    os.symlink(d / "realdir", d / "owner" / "dirlink_same")
+    os.symlink(d / "realdir", d / "owner" / "dirlink_other")
+    os.lchown(d / "owner" / "dirlink_other", NOBODY, NOBODY)
+    os.symlink("plain.txt", d / "nooptions" / "link.txt")
     os.symlink(root / "outside" / "secret.txt", d / "followed" / "out.txt")
     for dirpath, dirs, names in os.walk(root):
         for n in names + dirs:
@@ -265,6 +287,11 @@ CASES: list[tuple[str, bytes, int]] = [
     ("owner_target", request("/owner/target.txt"), 200),
     ("nofollow_leaving_root", request("/nolinks/out.txt"), 403),
     ("nofollow_inside_root", request("/nolinks/in.txt"), 403),
+    ("nofollow_directory_link", request("/nolinks/dirlink/f.txt"), 403),
+    ("owner_directory_link_same", request("/owner/dirlink_same/f.txt"), 200),
+    ("owner_directory_link_other", request("/owner/dirlink_other/f.txt"), 403),
+    ("options_none_link", request("/nooptions/link.txt"), 403),
+    ("options_none_plain", request("/nooptions/plain.txt"), 200),
     ("nofollow_plain_file", request("/nolinks/inside.txt"), 200),
     # FollowSymLinks: Apache follows a link out of the DocumentRoot; the target's <Directory /> denies
     # it only by path of the link, so the file is served
@@ -280,6 +307,8 @@ CASES: list[tuple[str, bytes, int]] = [
     ("allow_from_name", request("/allow_name/x.txt"), 200),
     ("allow_from_other_name", request("/allow_other_name/x.txt"), 403),
     ("deny_from_name", request("/deny_name/x.txt"), 403),
+    ("locationmatch_after_location_grants", request("/lmorder/ok.txt"), 200),
+    ("location_denies_where_no_match", request("/lmorder/no.txt"), 403),
     ("locationmatch_denied", request("/lm/a.txt"), 403),
     ("locationmatch_not_matching", request("/lm/a.html"), 200),
     ("locationmatch_forcetype", request("/lmtype/abc"), 200),
@@ -401,6 +430,7 @@ LOG_REQUESTS = {
     "post_with_body": (b"POST /k.txt?logcase=post_with_body HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
                        b"Connection: close\r\n\r\nhello"),
     "denied": request("/owner/other.txt?logcase=denied", {"X-Probe": 'quote " and \\ backslash'}),
+    "hostname_lookups": request("/lookups/l.txt?logcase=hostname_lookups"),
     "other_host": request("/k.txt?logcase=other_host", {"Host": "Other.Example:81"}),
     "escaped_target": request("/k%2etxt?logcase=escaped_target&x=%41"),
 }
@@ -417,6 +447,8 @@ def test_log_fields_match_apache(servers, case):
     assert lines["apache"] and lines["httpdw"], lines
     ours, theirs = (dict(zip(CODE_NAMES, lines[n][-1].split("|"))) for n in ("httpdw", "apache"))
     assert {k: v for k, v in ours.items() if k not in MASKED} == {k: v for k, v in theirs.items() if k not in MASKED}
+    if case == "hostname_lookups" and loopback_resolves_to_localhost():
+        assert ours["%h"] == "localhost"        # HostnameLookups On in that directory: %h is the name
 
 
 def test_apache_agrees_on_default_type(tmp_path):
