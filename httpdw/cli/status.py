@@ -23,6 +23,13 @@ class StatusUnavailable(Exception):
 
 
 def run(opts: CliOptions) -> int:
+    try:
+        return _run(opts)
+    except KeyboardInterrupt:   # Ctrl-C while loading the config or reading a snapshot: no traceback
+        return 130
+
+
+def _run(opts: CliOptions) -> int:
     from httpdw.cli.server import load_with_check
     loaded = load_with_check(opts, None)
     if loaded.config is None:
@@ -38,7 +45,7 @@ def run(opts: CliOptions) -> int:
         if opts.once or not sys.stdout.isatty():
             _print(source.render())
             return 0
-        return _live(source)
+        return live_view(source)
     except StatusUnavailable as e:
         print(f"httpdw status: {e}", file=sys.stderr)
         return 1
@@ -49,15 +56,29 @@ def _print(renderable) -> None:
     Console().print(renderable)
 
 
-def _live(source: "StatusSource") -> int:
+def live_view(source: "StatusSource", interval: float = 1.0, console=None) -> int:
+    """Redraw the status in place every `interval` seconds until Ctrl-C (then exit status 0).
+
+    A server that is not there at the start is an error (StatusUnavailable, exit 1); one that goes away
+    while watched (stopped, restarting) is shown as a message in the view, which keeps trying."""
     from rich.live import Live
+    first = source.render()
     try:
-        with Live(source.render(), refresh_per_second=2, screen=False) as live:
+        # no auto-refresh thread: a frame is drawn when there is a new one, once per interval
+        with Live(first, console=console, auto_refresh=False, screen=False) as live:
             while True:
-                time.sleep(1)
-                live.update(source.render())
+                time.sleep(interval)
+                live.update(_render_or_problem(source), refresh=True)
     except KeyboardInterrupt:
         return 0
+
+
+def _render_or_problem(source: "StatusSource"):
+    from rich.text import Text
+    try:
+        return source.render()
+    except StatusUnavailable as e:
+        return Text(f"httpdw status: {e}\n(trying again every second; Ctrl-C to leave)", style="bold red")
 
 
 class StatusSource:
@@ -154,13 +175,19 @@ def _letters(states: str):
 
 
 def render_snapshot(snap: api.ScoreboardSnapshot):
+    """The table of children (one row per process: its threads' state letters), a summary line (children,
+    busy/idle counts, accesses) and Apache's scoreboard line."""
     from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
     data = snapshot_to_dict(snap)
-    summary = (f"generation {data['running_generation']}  up{uptime_words(data['uptime_seconds']) or ' 0 seconds'}  "
-               f"children {len(data['processes'])}/{data['daemons_limit']}  threads/child {data['threads_per_child']}  "
-               f"busy {data['busy']}  idle {data['idle']}  graceful {data['graceful']}  accesses {data['accesses']}")
-    table = Table(title="httpdw scoreboard", caption=summary, expand=False)
+    # two short lines (each fits an 80-column terminal): the server, then the threads
+    server_line = (f"generation {data['running_generation']}  up{uptime_words(data['uptime_seconds']) or ' 0 seconds'}"
+                   f"  children {len(data['processes'])}/{data['daemons_limit']}"
+                   f"  threads/child {data['threads_per_child']}")
+    threads_line = (f"busy {data['busy']}  idle {data['idle']}  graceful {data['graceful']}"
+                    f"  accesses {data['accesses']}")
+    table = Table(title="httpdw scoreboard", expand=False)
     for col in ("slot", "pid", "gen", "state", "threads", "conns", "acc", "last request"):
         table.add_column(col)
     for p in data["processes"]:
@@ -169,7 +196,10 @@ def render_snapshot(snap: api.ScoreboardSnapshot):
         table.add_row(str(p["slot"]), str(p["pid"]), str(p["generation"]),
                       "quiescing" if p["quiescing"] else "running", _letters(states), str(p["connections"]),
                       str(sum(t["accesses"] for t in p["threads"])), last)
-    return Group(table, _letters(data["scoreboard"]))
+    # the summary lines are lines of their own, not the table's caption: a caption wraps at the table's
+    # width, so its height would change with the digits of the uptime and the live view would jump
+    summary = [Text(line, no_wrap=True, overflow="ellipsis") for line in (server_line, threads_line)]
+    return Group(table, *summary, _letters(data["scoreboard"]))
 
 
 def render_auto(fields: list[tuple[str, str]]):
