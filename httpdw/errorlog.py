@@ -222,20 +222,7 @@ class ErrorLog:
             if current is None or current.pid != pid:
                 return False
             current.exited(status)
-            failure: OSError | str | None = None
-            restarted = None
-            if current.quick_deaths > MAX_QUICK_LOGGER_DEATHS:
-                # a program that cannot even start (typo, missing binary) would be forked in a loop;
-                # give up and let writers see EPIPE rather than block on a pipe nobody will ever read
-                failure = f"it died within {QUICK_DEATH_SECONDS:g}s of its start {current.quick_deaths} times"
-                current.retire()
-            else:
-                try:
-                    current.spawn()
-                    restarted = current.pid
-                except OSError as e:
-                    failure = e
-                    current.retire()
+            restarted, failure = _restart(current)
         if restarted is None:
             logging.getLogger("httpdw.errorlog").error(
                 "AH00106: piped log program '%s' failed unexpectedly; not restarted: %s",
@@ -246,11 +233,6 @@ class ErrorLog:
                 "AH00106: piped log program '%s' failed unexpectedly (%s); restarted as pid %d",
                 current.command, _exit_words(status), restarted)
         return True
-
-    @property
-    def logger_pid(self) -> int | None:
-        """The pid of the current piped logger (None for a file or syslog)."""
-        return self.piped.pid if self.piped is not None else None
 
     def close(self) -> None:
         """Detach the handlers and close the destination (the parent at shutdown)."""
@@ -367,6 +349,21 @@ def _close_pipe_read_ends_in_child() -> None:
 os.register_at_fork(after_in_child=_close_pipe_read_ends_in_child)
 
 
+def _restart(piped: PipedLogger) -> tuple[int | None, str | OSError | None]:
+    """Start a dead logger again on its pipe: (new pid, None), or (None, why not)."""
+    if piped.quick_deaths > MAX_QUICK_LOGGER_DEATHS:
+        # a program that cannot even start (typo, missing binary) would be forked in a loop; give up
+        # and let writers see EPIPE rather than block on a pipe nobody will ever read
+        piped.retire()
+        return None, f"it died within {QUICK_DEATH_SECONDS:g}s of its start {piped.quick_deaths} times"
+    try:
+        piped.spawn()
+    except OSError as e:
+        piped.retire()
+        return None, e
+    return piped.pid, None
+
+
 def _exit_words(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"killed by signal {os.WTERMSIG(status)}"
@@ -388,8 +385,8 @@ def _open_destination(destination: str) -> tuple[int, PipedLogger | None]:
             os.close(piped.write_fd)
             piped.wait(0)
             raise
-        # the write end is what every process logs to: inherited by the server children (no CLOEXEC
-        # matters here, children are fork()ed), it is the handler's fd
+        # the write end is the handler's fd: server children are fork()ed and keep it (O_CLOEXEC only
+        # keeps it out of programs that are exec()ed, the logger itself included: it must see EOF)
         return piped.write_fd, piped
     fd = os.open(destination, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     return fd, None
