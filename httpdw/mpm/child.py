@@ -186,9 +186,11 @@ class Child:
             mutex.acquire()
         try:
             # under load the socket that just gave a connection usually has the next one waiting:
-            # try it before polling (saves an epoll_wait per connection; EAGAIN sends us to poll)
+            # try it before polling (saves an epoll_wait per connection; EAGAIN sends us to poll).
+            # Only with one listener: with several, always taking the busy one would starve the others
+            # (the poller hands ready sockets out round-robin)
             eager, self._eager = self._eager, None
-            if eager is not None and not self.graceful.is_set():
+            if eager is not None and len(poller.socks) == 1 and not self.graceful.is_set():
                 accepted = self._try_accept(eager)
                 if accepted is not None:
                     return accepted
