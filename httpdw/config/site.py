@@ -479,7 +479,9 @@ class _Builder:
                     sec.files.append(nested)
                 return True
             if key in ("requireall", "requireany", "requirenone"):
-                patch.append(("authz_item", self.rule_group(node, methods)))
+                group = self.rule_group(node, methods)     # its own lines first, as Apache reads them
+                self.check_authz_child(node, "any")       # a section's Require lines form a <RequireAny>
+                patch.append(("authz_item", group))
                 return True
             if key in ("if", "elseif", "else") and node.children:
                 # httpdw does not evaluate ap_expr: whatever the block holds (often access rules)
@@ -494,6 +496,7 @@ class _Builder:
                 return True
             return False
         if key == "require":
+            self.check_authz_child(node, "any")
             patch.append(("authz_item", self.rule(node, methods)))
             return True
         if key in ("order", "allow", "deny"):
@@ -540,10 +543,33 @@ class _Builder:
         items: list = []
         for child in node.children or ():
             if child.key == "require":
+                self.check_authz_child(child, kind)
                 items.append(self.rule(child, methods))
             elif child.key in ("requireall", "requireany", "requirenone"):
                 items.append(self.rule_group(child, methods))
+                self.check_authz_child(child, kind)
+        if kind == "all" and items and all(_negative(item) for item in items):
+            self.diags.error("AH01624", "<RequireAll> directive contains only negative authorization directives",
+                             node.pos, hint="add a positive Require (e.g. Require all granted) to the group")
         return RuleGroup(kind, tuple(items))
+
+    def check_authz_child(self, node: Node, parent_kind: str) -> None:
+        """mod_authz_core refuses a negation where it can never matter: `Require not ...` or
+        <RequireNone> directly in a <RequireAny> (or a <RequireNone>), whose outcome it cannot change."""
+        if parent_kind == "all":
+            return
+        if node.key == "require":
+            words = node.words()
+            if not (words and words[0].lower() == "not"):
+                return
+            what = "negative Require directive"
+        elif node.key == "requirenone":
+            what = "<RequireNone> directive"
+        else:
+            return
+        parent = {"any": "<RequireAny>", "none": "<RequireNone>"}[parent_kind]
+        self.diags.error("HDW0104", f"{what} has no effect in {parent} directive", node.pos,
+                         hint="put negations in a <RequireAll> with a positive Require")
 
     # -- servers
     def server(self, nodes: list[Node], server: Server, sections: dict[str, list[Section]]) -> None:
@@ -868,6 +894,11 @@ def ip_network(spec: str) -> ipaddress._BaseNetwork | None:
     except ValueError:
         return None
     return None
+
+
+def _negative(item: "Rule | RuleGroup") -> bool:
+    """A `Require not ...` line or a <RequireNone> group (mod_authz_core's negated entries)."""
+    return item.negate if isinstance(item, Rule) else item.kind == "none"
 
 
 def pcre_to_python(pattern: str) -> str:

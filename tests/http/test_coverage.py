@@ -452,18 +452,20 @@ def test_log_fields_match_apache(servers, case):
 
 
 def test_apache_agrees_on_default_type(tmp_path):
-    """DefaultType (Apache 2.0): 2.4 accepts it with a warning (AH00117) and ignores it except 'none';
-    httpdw's configtest says the same and the value does not give an extensionless file a type."""
+    """DefaultType (Apache 2.0): 2.4 accepts it with a warning (AH00117) and ignores it, except 'none'
+    which it takes silently; httpdw's configtest warns for the same line only, and is not an error."""
     conf = tmp_path / "t.conf"
     conf.write_text(f"ServerRoot {tmp_path}\n{LOADS}\nServerName localhost\nListen 127.0.0.1:{free_port()}\n"
-                    f"ErrorLog {tmp_path}/error.log\nDefaultType text/plain\n")
+                    f"ErrorLog {tmp_path}/error.log\nDefaultType none\nDefaultType text/plain\n")
+    line = conf.read_text().splitlines().index("DefaultType text/plain") + 1
     theirs = subprocess.run(["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, timeout=30)
-    assert theirs.returncode == 0 and "AH00117" in theirs.stderr
+    assert theirs.returncode == 0 and theirs.stderr.count("AH00117") == 1
+    assert f"line {line} of" in theirs.stderr                 # the text/plain line, not the 'none' one
     from httpdw.config.check import load_config
     result = load_config(str(conf), server_root=str(tmp_path))
     assert result.config is not None
-    messages = [d.message for d in result.diagnostics]
-    assert any("AH00117" in m or "DefaultType" in m for m in messages), messages
+    about = [d for d in result.diagnostics if "DefaultType" in d.message]
+    assert len(about) == 1 and not about[0].is_error and about[0].pos.line == line, about
 
 
 @pytest.mark.parametrize("pcre,python", [
@@ -479,3 +481,35 @@ def test_pcre_named_groups_become_python_ones(pcre, python):
     from httpdw.config.site import pcre_to_python
     assert pcre_to_python(pcre) == python
     _re.compile(pcre_to_python(pcre))
+
+
+AUTHZ_BODIES = [
+    ("require_not_alone", "Require not host example.com", False),
+    ("require_not_in_any", "<RequireAny>\nRequire not host a.example\nRequire all granted\n</RequireAny>", False),
+    ("only_negative_all", "<RequireAll>\nRequire not host a.example\n</RequireAll>", False),
+    ("negative_in_none", "<RequireNone>\nRequire not host a.example\n</RequireNone>", False),
+    ("none_in_implicit_any", "<RequireNone>\nRequire host a.example\n</RequireNone>\nRequire all granted", False),
+    ("none_and_not_only", "<RequireAll>\nRequire not ip 10.0.0.1\n<RequireNone>\nRequire host a\n</RequireNone>\n"
+                          "</RequireAll>", False),
+    ("none_in_all", "<RequireAll>\nRequire all granted\n<RequireNone>\nRequire host a\n</RequireNone>\n</RequireAll>",
+     True),
+    ("not_with_positive", "<RequireAll>\nRequire host localhost\nRequire not host a.example\n</RequireAll>", True),
+]
+
+
+@pytest.mark.parametrize("body,valid", [b[1:] for b in AUTHZ_BODIES], ids=[b[0] for b in AUTHZ_BODIES])
+def test_negative_require_placement_as_apache(tmp_path, body, valid):
+    """mod_authz_core refuses negations that cannot matter (`Require not` or <RequireNone> in a
+    <RequireAny>, a <RequireAll> of negations only): httpdw refuses the same configs."""
+    conf = tmp_path / "authz.conf"
+    conf.write_text(f"ServerRoot {tmp_path}\n{LOADS}\nServerName localhost\nListen 127.0.0.1:{free_port()}\n"
+                    f"ErrorLog {tmp_path}/error.log\n<Directory {tmp_path}>\n{body}\n</Directory>\n")
+    theirs = subprocess.run(["apache2", "-t", "-f", str(conf)], capture_output=True, text=True, timeout=30)
+    assert (theirs.returncode == 0) is valid, theirs.stderr
+    from httpdw.config.check import load_config
+    result = load_config(str(conf), server_root=str(tmp_path))
+    errors = [d.message for d in result.diagnostics if d.is_error]
+    assert (result.config is not None and not errors) is valid, errors
+    for apache_says in ("has no effect in <Require", "contains only negative authorization directives"):
+        if apache_says in theirs.stderr:
+            assert any(apache_says in m for m in errors), (theirs.stderr, errors)

@@ -217,7 +217,10 @@ def conf_with(tmp_path, body: str):
     ("Require ip 10.0.0.1\nRequire ip 192.0.2.7", "192.0.2.7", True),          # one implicit RequireAny
     ("<RequireAll>\nRequire all granted\nRequire not ip 192.0.2.7\n</RequireAll>", "192.0.2.7", False),
     ("<RequireAll>\nRequire all granted\nRequire not ip 192.0.2.7\n</RequireAll>", "192.0.2.8", True),
-    ("<RequireNone>\nRequire ip 192.0.2.7\n</RequireNone>", "192.0.2.7", False),
+    ("<RequireAll>\nRequire all granted\n<RequireNone>\nRequire ip 192.0.2.7\n</RequireNone>\n</RequireAll>",
+     "192.0.2.7", False),
+    ("<RequireAll>\nRequire all granted\n<RequireNone>\nRequire ip 192.0.2.7\n</RequireNone>\n</RequireAll>",
+     "192.0.2.8", True),
     ("Order deny,allow\nDeny from all\nAllow from 192.0.2.7", "192.0.2.7", True),
     ("Order deny,allow\nDeny from all\nAllow from 192.0.2.7", "192.0.2.8", False),
     ("Order allow,deny", "192.0.2.7", False),
@@ -399,7 +402,7 @@ def test_htaccess_risks_for_configtest(tmp_path):
 
 @pytest.mark.parametrize("body,ok", [
     ("Require env let_me_in", False),                                  # no SetEnvIf: never granted
-    ("Require all granted\nRequire not env bad_bot", True),            # RequireAny: granted anyway
+    ("Require all granted\nRequire env let_me_in", True),              # RequireAny: granted anyway
     ("<RequireAll>\nRequire all granted\nRequire not env bad_bot\n</RequireAll>", False),
     ("Order allow,deny\nAllow from all\nDeny from env=bad_bot", False),  # assumed to match: denied
     ("Order deny,allow\nDeny from all\nAllow from env=let_me_in", False),
