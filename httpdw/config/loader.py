@@ -37,6 +37,10 @@ DEFAULT_SERVER_ROOT = "/etc/httpdw"
 #: Apache's AP_MAX_INCLUDE_DEPTH and AP_MAX_INCLUDE_DIR_DEPTH.
 MAX_INCLUDE_DEPTH = 128
 MAX_INCLUDE_DIR_DEPTH = 128
+#: How many files one Include may expand to. Apache has no such cap, but it stops at the first
+#: error; httpdw goes on to report everything, so `Include /` (the whole file system, /proc's
+#: self-referencing links included) must not collect millions of paths.
+MAX_INCLUDE_FILES = 10_000
 #: The nesting budget, in Python frames (see _Loader.enter); an include costs this many.
 MAX_NESTING_COST = 600
 _INCLUDE_COST = 4
@@ -130,6 +134,7 @@ class _Loader:
         self.diags = diags
         self.server_root = server_root
         self.env = env
+        self._files_left = MAX_INCLUDE_FILES
         self.variables: dict[str, str] = {}      #: Define NAME value (what ${NAME} reads first)
         self.tree = ConfigTree(server_root=server_root)
         self.facts = _FileFacts()
@@ -266,10 +271,24 @@ class _Loader:
         return self.include_path(path, optional=optional, via=node)
 
     def include_path(self, path: str, *, optional: bool, via: Node | None) -> list[Node]:
+        pos = via.pos if via else None
+        self._files_left = MAX_INCLUDE_FILES
+        try:
+            files = self.expand(path, optional, pos)
+        except _TooManyFiles:
+            self.diags.error("HDW0008", f"Include of '{path}' matches more than {MAX_INCLUDE_FILES} files", pos,
+                             hint="name the directory or pattern that holds the config files")
+            return []
         out: list[Node] = []
-        for file in self.expand(path, optional, via.pos if via else None):
+        for file in files:
             out += self.load_file(file, via)
         return out
+
+    def _count_file(self) -> None:
+        """One more file for the current Include (see MAX_INCLUDE_FILES)."""
+        self._files_left -= 1
+        if self._files_left < 0:
+            raise _TooManyFiles
 
     def server_root_directive(self, node: Node) -> None:
         words = split_words(node.args)
@@ -452,6 +471,7 @@ class _Loader:
         if not os.path.isdir(path):
             if optional and not os.path.exists(path):     # missing or a dangling symlink
                 return []
+            self._count_file()
             return [path]            # read_config_file reports it if it cannot be read
         if dir_depth > MAX_INCLUDE_DIR_DEPTH:
             self.diags.error("HDW0008", f"Directory '{path}' exceeds the maximum include directory nesting "
@@ -495,6 +515,10 @@ class _Loader:
             full = os.path.join(directory, entry)
             out += self.expand(full + "/" + rest, optional, pos) if rest else self.files_of(full, optional, pos, 0)
         return out
+
+
+class _TooManyFiles(Exception):
+    """An Include expanded to more than MAX_INCLUDE_FILES files (raised out of the recursion)."""
 
 
 def _reason(exc: Exception) -> str:

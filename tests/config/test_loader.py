@@ -641,3 +641,23 @@ def test_structure_verdicts_and_texts_match_apache(tmp_path, case):
 #: conditional is reported by Apache at that conditional's opening line (the directive whose
 #: soaking found it); httpdw points at the line with the problem.
 _APACHE_LINE_DIFFERS = {"closer_args_false": 7, "crossed_in_false": 7}
+
+
+@pytest.mark.parametrize("target", ["/", "/proc/self/root", "../../../../../../.."])
+def test_include_of_the_whole_file_system_is_bounded(tmp_path, target):
+    """Found by test_random_trees_never_raise under CI: `Include /` walked the whole file system
+    (through /proc's self-referencing links) and collected paths until the machine ran out of memory."""
+    import resource
+    import time
+
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(f"IncludeOptional {target}\nServerAdmin a@b\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    diags = Diagnostics()
+    tree = load_tree(str(conf), server_root=str(tmp_path), diags=diags)
+    assert time.monotonic() - started < 60
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 1024
+    assert [d.code for d in diags.errors if d.code == "HDW0008"] == ["HDW0008"]
+    assert any(n.key == "serveradmin" for n in tree.nodes)
