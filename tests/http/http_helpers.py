@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
+import subprocess
 import textwrap
 import threading
 import time
@@ -231,3 +233,39 @@ def get(port: int, path: str, headers: dict | None = None, method: str = "GET", 
 
 def has_apache() -> bool:
     return shutil.which("apache2") is not None
+
+
+def write_files(root, files: dict) -> None:
+    """Write {relative path: bytes} under `root`, creating directories."""
+    for rel, data in files.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+
+
+def wait_serving(procs: dict, ports: dict, timeout: float = 15.0) -> None:
+    """Wait until each started server {name: Popen} answers on ports[name]; fail the test (and kill
+    them all) with the server's stderr if one does not within `timeout`."""
+    for name, p in procs.items():
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if raw(ports[name], b"GET / HTTP/1.0\r\n\r\n", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            for q in procs.values():
+                q.kill()
+            pytest.fail(f"{name} did not start: {p.stderr.read().decode()}")
+
+
+def stop_processes(procs) -> None:
+    """SIGTERM every process, then wait (SIGKILL after 15 s): Apache reclaims children within 10 s."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()

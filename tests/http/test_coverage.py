@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from http_helpers import ThreadServer, config_from_file, free_port, has_apache, parse_responses, raw
+from http_helpers import (ThreadServer, config_from_file, free_port, has_apache, parse_responses, raw, stop_processes,
+                          wait_serving, write_files)
 from httpdw.http.server import make_handler_factory
 
 pytestmark = [pytest.mark.apache, pytest.mark.skipif(not has_apache(), reason="apache2 not installed")]
@@ -200,10 +201,7 @@ def build_tree(root: Path) -> Path:
         "deftype/README": b"no extension\n",
         "deftype_none/README": b"no extension\n",
     }
-    for rel, data in files.items():
-        p = d / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
+    write_files(d, files)
     (root / "outside").mkdir()
     (root / "outside" / "secret.txt").write_bytes(b"outside the root\n")
     os.symlink("target.txt", d / "owner" / "same.txt")
@@ -241,22 +239,9 @@ def servers(tmp_path_factory):
                             stderr=subprocess.PIPE)
     factory = make_handler_factory(config_from_file(confs["httpdw"], str(root)))
     ours = ThreadServer(factory(None), port=ports["httpdw"])
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if raw(ports["apache"], b"GET / HTTP/1.0\r\n\r\n", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail(f"apache did not start: {proc.stderr.read().decode()}")
+    wait_serving({"apache": proc}, ports)
     yield {**ports, "root": root, "apache_pid": proc.pid}
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_processes([proc])
     ours.close()
     factory.close()
     assert not ours.errors, ours.errors

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from http_helpers import ThreadServer, config_from_file, free_port, has_apache, parse_responses, raw
+from http_helpers import (ThreadServer, config_from_file, free_port, has_apache, parse_responses, raw, stop_processes,
+                          wait_serving, write_files)
 from httpdw.http.server import make_handler_factory
 
 pytestmark = [pytest.mark.apache, pytest.mark.skipif(not has_apache(), reason="apache2 not installed")]
@@ -111,10 +112,7 @@ def build_tree(root):
         "lang/page.html.fr": b"<p>fr</p>\n",
         "enc/data.txt.gz": b"\x1f\x8b\x08\x00",
     }
-    for rel, data in files.items():
-        p = d / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_bytes(data)
+    write_files(d, files)
     (root / "aliasdir").mkdir()
     (root / "aliasdir" / "a.txt").write_bytes(b"aliased\n")
     (root / "vhost").mkdir()
@@ -292,26 +290,9 @@ def servers(tmp_path_factory):
     real = subprocess.Popen([sys.executable, "-m", "httpdw", "-f", confs["server"], "-D", "FOREGROUND"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=str(root))
     procs = {"apache": proc, "server": real}
-    for name, p in procs.items():
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if raw(ports[name], b"GET / HTTP/1.0\r\n\r\n", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            for q in procs.values():
-                q.kill()
-            pytest.fail(f"{name} did not start: {p.stderr.read().decode()}")
+    wait_serving(procs, ports)
     yield {"apache": ports["apache"], "httpdw": ports["httpdw"], "server": ports["server"], "root": root}
-    for p in procs.values():
-        p.send_signal(signal.SIGTERM)
-    for p in procs.values():
-        try:
-            p.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    stop_processes(procs.values())
     ours.close()
     factory.close()
     assert not ours.errors, ours.errors
