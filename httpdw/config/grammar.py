@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,13 +152,25 @@ class Line:
     quoted: bool = False   #: the first word was quoted (`"</IfModule>"`)
 
 
+#: Apache's blanks (C isspace without the newline)
+_BLANKS = " \t\r\f\v"
+
+
 class _LineClassifier(Transformer):
     """Lark callback for `start`: each line token becomes a `Line` (split by the NAME rules)."""
 
-    def __init__(self, head_re: re.Pattern, tag_re: re.Pattern):
+    #: a section line's first word: up to the first blank
+    tag_re = re.compile(f"([{_BLANKS}]*)([^{_BLANKS}\n]*)")
+
+    def __init__(self) -> None:
         super().__init__()
-        self.head_re = head_re
-        self.tag_re = tag_re
+        self.head_re: re.Pattern | None = None   #: a directive line's first word (see learn_first_word)
+
+    def learn_first_word(self, lark: Lark) -> None:
+        """Split directive lines by the grammar's own NAME / QUOTED_NAME rules (one place for them)."""
+        name = lark.get_terminal("NAME").pattern.to_regexp()
+        quoted = lark.get_terminal("QUOTED_NAME").pattern.to_regexp()
+        self.head_re = re.compile(f"([{_BLANKS}]*)((?:{quoted})|(?:{name}))")
 
     def start(self, tokens: list[Token]) -> list[Line]:
         kinds = {"OPEN_LINE": ("open", self.tag_re), "CLOSE_LINE": ("close", self.tag_re),
@@ -170,8 +183,6 @@ class _LineClassifier(Transformer):
                               tok.value[m.end():].strip(_BLANKS + "\n")))
         return lines
 
-
-_BLANKS = " \t\r\f\v"
 
 
 def grammar_source() -> str:
@@ -187,18 +198,64 @@ def grammar_source() -> str:
         return checkout.read_text(encoding="utf-8")
 
 
+#: Lark's options for the line grammar. `start` and `word` are both start symbols: `word` only
+#: serves to read the NAME / QUOTED_NAME terminals, and one parser with both is built (or
+#: loaded from the cache) at once.
+_LARK_OPTIONS = {"parser": "lalr", "lexer": "basic", "start": ["start", "word"]}
+
+
 @functools.cache
 def _parser() -> Lark:
-    """The LALR parser, built once from the grammar file; its callbacks build `Line`s directly."""
-    source = grammar_source()
-    plain = Lark(source, parser="lalr", lexer="basic", start="word")
-    # The first word of a line, by the grammar's own NAME / QUOTED_NAME rules.
-    name = plain.get_terminal("NAME").pattern.to_regexp()
-    quoted = plain.get_terminal("QUOTED_NAME").pattern.to_regexp()
-    head_re = re.compile(f"([{_BLANKS}]*)((?:{quoted})|(?:{name}))")
-    tag_re = re.compile(f"([{_BLANKS}]*)([^{_BLANKS}\n]*)")
-    return Lark(source, parser="lalr", lexer="basic", start="start",
-                transformer=_LineClassifier(head_re, tag_re))
+    """The LALR parser for the grammar file; its callbacks build `Line`s directly.
+
+    Building the LALR tables costs ~60 ms at every start, so Lark's parser cache is used: Lark
+    keys the cache file on the grammar text, its options, Lark's version and Python's, and
+    rebuilds (overwriting the file) on any mismatch, so an edited grammar never meets stale
+    tables. The file lives in the user's cache directory (see `parser_cache_path`), never in
+    the working directory or the (possibly read-only) install; without a usable one the parser
+    is simply built in memory."""
+    cache = parser_cache_path()
+    classifier = _LineClassifier()
+    lark = Lark(grammar_source(), **_LARK_OPTIONS, cache=str(cache) if cache else False, transformer=classifier)
+    classifier.learn_first_word(lark)
+    return lark
+
+
+#: the cache file's name in the cache directory (one file: Lark overwrites it when its key changes)
+CACHE_FILE_NAME = "httpd-grammar.lark-cache"
+
+
+def parser_cache_path() -> Path | None:
+    """Where Lark may cache the built parser: $XDG_CACHE_HOME/httpdw (default ~/.cache/httpdw).
+
+    The cache is a pickle, so it is used only from a directory and file that this user owns and
+    nobody else can write (a server started as root must not load a file another user planted,
+    which a shared directory like /tmp would allow). None when there is no such place: no home,
+    a read-only or foreign directory; then the parser is built in memory as if no cache existed."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None     # "~" not expanded (no HOME) or a relative XDG path: never the cwd
+    directory = Path(base) / "httpdw"
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(directory):
+            return None
+        path = directory / CACHE_FILE_NAME
+        if path.exists() and not _private(path):
+            return None
+    except OSError:
+        return None
+    return path
+
+
+def _private(path: Path) -> bool:
+    """Owned by this (effective) user and writable by nobody else."""
+    st = path.stat()
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+
+
+def _parse_lines(text: str) -> list[Line]:
+    return _parser().parse(text, start="start")
 
 
 def classify_lines(logical: list[str], filename: str, diags: Diagnostics, line_map: LineMap) -> list[Line]:
@@ -206,7 +263,7 @@ def classify_lines(logical: list[str], filename: str, diags: Diagnostics, line_m
     if not logical:
         return []
     try:
-        return _parser().parse("\n".join(logical) + "\n")
+        return _parse_lines("\n".join(logical) + "\n")
     except LarkError:
         pass
     # The grammar accepts every line, so this is only a safety net: parse each line alone, so
@@ -214,7 +271,7 @@ def classify_lines(logical: list[str], filename: str, diags: Diagnostics, line_m
     lines: list[Line] = []
     for index, text in enumerate(logical):
         try:
-            result = _parser().parse(text + "\n")
+            result = _parse_lines(text + "\n")
         except LarkError as exc:
             diags.error("HDW0003", f"cannot parse this line ({type(exc).__name__})",
                         line_map.pos(filename, index, 1))
