@@ -21,6 +21,7 @@ import sys
 from typing import Callable
 
 from httpdw.cli import CliOptions
+from httpdw.cli.isolated_load import IsolatedLoader
 from httpdw.config.model import ServerConfig
 from httpdw.errorlog import LEVELS
 from httpdw.mpm import api, pidfile
@@ -43,7 +44,7 @@ def run(opts: CliOptions, action: str | None, *, _load: Loader | None = None, _f
         print(f"httpdw: -e {opts.log_level}: not a log level (emerg alert crit error warn notice info debug "
               "trace1..trace8)", file=sys.stderr)
         return 1
-    load = _load or load_with_check
+    load = _load or IsolatedLoader(load_with_check, meanwhile=import_http_layer if action == "start" else None)
     factory_for = _factory_for or http_handler_factory
     loaded = load(opts, None)
     _print_messages(loaded.messages, errors_only=False)
@@ -185,6 +186,14 @@ def load_with_check(opts: CliOptions, first_limits: tuple[int, int] | None) -> L
 def _diagnostic_message(d, level: str) -> tuple[str, str]:
     where = f" (line {d.pos.line} of {d.pos.file})" if d.pos else ""
     return level, f"{d.code}: {d.message}{where}"
+
+
+def import_http_layer() -> None:
+    """Import the HTTP layer ahead of http_handler_factory (which reports it if it is missing)."""
+    try:
+        import httpdw.http  # noqa: F401
+    except ImportError:
+        pass
 
 
 def http_handler_factory(config: ServerConfig) -> api.HandlerFactory:
