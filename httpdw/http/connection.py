@@ -29,6 +29,7 @@ from httpdw.http.parser import BODY_CHUNKED, BodyReader, Head, ParseError, check
     RequestParser, skip_blank_lines
 from httpdw.http.response import DateCache, status_bytes
 from httpdw.http.static import FileCache, if_range_ok, meets_conditions, multipart_parts, parse_ranges
+from httpdw.http.wire import Wire, configure_listener, inherited
 
 log = logging.getLogger("httpdw.http.connection")
 
@@ -39,7 +40,8 @@ KNOWN_METHODS = frozenset(
     "MERGE".split())
 _HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:[0-9]*)?\Z")
 RECV_SIZE = 65536
-LINGER_SECONDS = 2.0
+LINGER_SECONDS = 2.0          #: the longest a closing connection waits for the client's end
+LINGER_READ_SECONDS = 0.5     #: the longest one read of a lingering close waits
 SENDFILE_MIN = 256 * 1024
 
 
@@ -78,7 +80,8 @@ class Request:
     """One request being served (what handlers and the log see)."""
 
     __slots__ = ("head", "method", "server", "rt", "uri", "query", "conf", "filename", "host", "port",
-                 "fast_key", "record", "body", "expect_continue", "continue_sent", "internal", "now", "status_orig")
+                 "fast_key", "record", "body", "expect_continue", "continue_sent", "internal", "now", "status_orig",
+                 "host_server")
 
     def __init__(self, head: Head):
         self.head = head
@@ -122,12 +125,8 @@ class Connection:
         self.requests = 0
         self.bytes_in = 0
         self.linger = False
-        try:
-            # Apache disables Nagle on every connection (ap_sock_disable_nagle): a response written
-            # in two pieces (headers, then a file) must not wait for the client's delayed ACK
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
+        # blocking socket, kernel timeouts; TCP_NODELAY and the timeouts usually come from the listener
+        self.wire = Wire(self.sock, handler.inherited_timeouts(self.sock))
 
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
@@ -164,27 +163,19 @@ class Connection:
     def read_head(self, idle_timeout: float) -> Head | None:
         """Read until a complete head is buffered; None when the client went away or idled out."""
         srv = self.default
-        sock = self.sock
+        wire = self.wire
         buf = self.buf
-        set_timeout(sock, idle_timeout)
-        waiting_first_byte = True
+        wait = idle_timeout
         deadline = 0.0
         while True:
             skip_blank_lines(buf)
             if buf:
-                if waiting_first_byte:
-                    waiting_first_byte = False
+                if not deadline:
                     if self.requests:
                         self.ctx.slot.set_state("R")
                     # the whole head must arrive within Timeout: a client trickling a byte at a
                     # time cannot hold a worker thread longer than that
                     deadline = time.monotonic() + srv.timeout
-                    set_timeout(sock, srv.timeout)
-                elif deadline:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise ParseError(408, "", "the request head did not arrive within Timeout")
-                    sock.settimeout(left)
                 end = find_head_end(buf)
                 if end >= 0:
                     data = bytes(buf[:end])
@@ -192,9 +183,12 @@ class Connection:
                     self.bytes_in = len(data)
                     return self.parser.parse(data)
                 check_limits(buf, -1, srv.limit_line, srv.limit_field_size, srv.limit_fields)
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    raise ParseError(408, "", "the request head did not arrive within Timeout")
             try:
-                data = sock.recv(RECV_SIZE)
-            except (socket.timeout, TimeoutError):
+                data = wire.recv(RECV_SIZE, wait)
+            except TimeoutError:
                 if buf:
                     raise ParseError(408, "", "timeout reading the request") from None
                 return None
@@ -220,7 +214,8 @@ class Connection:
         req.body = BodyReader(head)
         req.expect_continue = False
         req.host = self.host_name(head.fields.get("host"))
-        vhost = self.h.site.select(self.local_ip, self.local_port, req.host)
+        # the server the Host header picks (process() reuses it unless the target names another host)
+        req.host_server = vhost = self.h.site.select(self.local_ip, self.local_port, req.host)
         self.ctx.slot.begin_request(head.request_line, self.client_ip, vhost.name)
         try:
             resp = self.process(req)
@@ -248,7 +243,7 @@ class Connection:
             keep = False
         self._ka_timeout = server.keep_alive_timeout
         if not keep:
-            self.linger = True
+            self.linger = not self.client_closes(req)
         return keep
 
     def process(self, req: Request) -> Response:
@@ -287,9 +282,9 @@ class Connection:
                 return self.error(req, 400)
         else:
             return self.error(req, 400)
-        req.host = host
         req.query = query if "?" in target else None
-        req.server = self.h.site.select(self.local_ip, self.local_port, host)
+        req.server = req.host_server if host == req.host else self.h.site.select(self.local_ip, self.local_port, host)
+        req.host = host
         self.bind_server(req)
         srv = req.server
         if req.body.done and req.method in ("GET", "HEAD") and "expect" not in head.fields:
@@ -802,13 +797,13 @@ class Connection:
             return
         if req.expect_continue and not req.continue_sent:
             req.continue_sent = True
-            self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wire.sendall(b"HTTP/1.1 100 Continue\r\n\r\n", (req.server or self.default).timeout)
         self.read_body(req)
 
     def read_body(self, req: Request) -> None:
         body = req.body
         limit = self.limit_body(req)
-        set_timeout(self.sock, (req.server or self.default).timeout)
+        timeout = (req.server or self.default).timeout
         while not body.done:
             if self.buf:
                 pieces, used = body.feed(self.buf)
@@ -817,7 +812,7 @@ class Connection:
                 if limit and body.received > limit:
                     raise ParseError(413, "", "request body larger than LimitRequestBody")
                 continue
-            data = self.sock.recv(RECV_SIZE)
+            data = self.wire.recv(RECV_SIZE, timeout)
             if not data:
                 raise ConnectionResetError("client closed while sending the body")
             self.buf += data
@@ -853,6 +848,21 @@ class Connection:
             return False
         return True
 
+    def client_closes(self, req: Request) -> bool:
+        """Did the client itself end the connection with this request, with nothing of it left unread?
+
+        Then it sends nothing more (it said so: HTTP/1.0 without keep-alive, or Connection: close), so
+        no later input can turn our close into a reset and the lingering close is skipped - as nginx's
+        lingering_close heuristic does. Whenever the server chose to close (errors, limits, a graceful
+        stop, an unread body or pipelined bytes), Apache's lingering close still runs."""
+        if self.buf or not req.body.done or req.body.overran:
+            return False
+        conn = req.head.fields.get("connection")
+        if conn is None:
+            return req.head.version == "1.0"
+        conn = conn.lower()
+        return "close" in conn or (req.head.version == "1.0" and "keep-alive" not in conn)
+
     def send(self, req: Request, resp: Response, keep: bool) -> int:
         """Write the response; returns the bytes sent (headers included, Apache's %O)."""
         srv = req.server or self.default
@@ -887,47 +897,47 @@ class Connection:
         header = b"".join(out)
         rec = req.record
         rec.headers_out = resp.fields + [("Content-Type", resp.ctype)] if resp.ctype else resp.fields
-        sock = self.sock
-        set_timeout(sock, srv.timeout)
+        wire = self.wire
+        timeout = srv.timeout
         if head_only or status in (304, 204):
-            sock.sendall(header)
+            wire.sendall(header, timeout)
             rec.body_bytes = 0
             return len(header)
         if chunked_body:
             body = resp.body
             data = header + (b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n" if body else b"0\r\n\r\n")
-            sock.sendall(data)
+            wire.sendall(data, timeout)
             rec.body_bytes = len(body)
             return len(data)
         if resp.parts is not None:
-            return self.send_multipart(req, resp, header)
+            return self.send_multipart(req, resp, header, timeout)
         if resp.file is None:
-            sock.sendall(header + resp.body if resp.body else header)
+            wire.sendall(header + resp.body if resp.body else header, timeout)
             rec.body_bytes = len(resp.body)
             return len(header) + len(resp.body)
         path, offset, count = resp.file
-        sock.sendall(header)
-        sent = self.send_file(path, offset, count, use_sendfile=resp.sendfile)
+        wire.sendall(header, timeout)
+        sent = self.send_file(path, offset, count, resp.sendfile, timeout)
         rec.body_bytes = sent
         if sent != count:
             raise ConnectionResetError("file changed or client went away while sending")
         return len(header) + sent
 
-    def send_file(self, path: str, offset: int, count: int, use_sendfile: bool) -> int:
+    def send_file(self, path: str, offset: int, count: int, use_sendfile: bool, timeout: float) -> int:
         with open(path, "rb") as f:
             if use_sendfile:
-                return self.sock.sendfile(f, offset, count)
+                return self.wire.sendfile(f.fileno(), offset, count, timeout)
             f.seek(offset)
             sent = 0
             while sent < count:
                 chunk = f.read(min(count - sent, 256 * 1024))
                 if not chunk:
                     break
-                self.sock.sendall(chunk)
+                self.wire.sendall(chunk, timeout)
                 sent += len(chunk)
             return sent
 
-    def send_multipart(self, req: Request, resp: Response, header: bytes) -> int:
+    def send_multipart(self, req: Request, resp: Response, header: bytes, timeout: float) -> int:
         path, parts, body = resp.parts
         out = [header]
         if body is not None:
@@ -936,15 +946,15 @@ class Connection:
                 out.append(body[start:end + 1])
             out.append(resp.tail)
             data = b"".join(out)
-            self.sock.sendall(data)
+            self.wire.sendall(data, timeout)
             req.record.body_bytes = len(data) - len(header)
             return len(data)
-        self.sock.sendall(header)
+        self.wire.sendall(header, timeout)
         total = len(header)
         for ph, start, end in parts:
-            self.sock.sendall(ph)
-            total += len(ph) + self.send_file(path, start, end - start + 1, False)
-        self.sock.sendall(resp.tail)
+            self.wire.sendall(ph, timeout)
+            total += len(ph) + self.send_file(path, start, end - start + 1, False, timeout)
+        self.wire.sendall(resp.tail, timeout)
         total += len(resp.tail)
         req.record.body_bytes = total - len(header)
         return total
@@ -968,31 +978,23 @@ class Connection:
     def close(self) -> None:
         """Close the connection; after we decided to close, linger briefly so the client reads the
         answer before any unread input turns into a reset (Apache's lingering close)."""
-        sock = self.sock
+        wire = self.wire
         try:
             if self.linger:
-                sock.shutdown(socket.SHUT_WR)
+                wire.shutdown_write()
                 deadline = time.monotonic() + LINGER_SECONDS
-                sock.settimeout(0.5)
                 drained = 0
                 while time.monotonic() < deadline and drained < 1 << 20:
-                    data = sock.recv(RECV_SIZE)
+                    data = wire.recv(RECV_SIZE, LINGER_READ_SECONDS)
                     if not data:
                         break
                     drained += len(data)
-        except OSError:
+        except OSError:   # TimeoutError included: the client kept the connection open
             pass
         try:
-            sock.close()
+            wire.close()
         except OSError:
             pass
-
-
-def set_timeout(sock: socket.socket, seconds: float) -> None:
-    """sock.settimeout() only when the value changes: each call is an ioctl(FIONBIO) system call, and a
-    request would otherwise make three with the same Timeout (read, body, send)."""
-    if sock.gettimeout() != seconds:
-        sock.settimeout(seconds)
 
 
 def existing_prefix(filename: str, root: str) -> str:
@@ -1036,6 +1038,31 @@ class Handler:
         for server in (site.main, *site.vhosts):
             self._runtimes[id(server)] = ServerRuntime(server, logs_for.get(id(server), []))
         self.status_source = status_source
+        #: (receive, send) timeouts set on every listening socket, None when not (all) set
+        self.listener_timeouts: tuple[float, float] | None = None
+        self._listener_failed = False
+        self._inheritance_ok: bool | None = None
+
+    def configure_listener(self, sock: socket.socket) -> None:
+        """Give a listening socket what its connections should start with (TCP_NODELAY, the main
+        server's Timeout), so no connection needs a system call for them (see httpdw.http.wire).
+
+        The listening sockets are shared with the parent and the other children: after a graceful
+        restart that changes Timeout, a connection the old generation still accepts may start with the
+        new value until its first read or write with another timeout."""
+        got = configure_listener(sock, self.site.main.timeout)
+        self._listener_failed = self._listener_failed or got is None
+        self.listener_timeouts = None if self._listener_failed else got
+
+    def inherited_timeouts(self, sock: socket.socket) -> tuple[float, float] | None:
+        """The timeouts an accepted socket got from its listener, or None when it has none of ours
+        (no listener configured, or a platform that does not copy them: checked on the first connection)."""
+        expected = self.listener_timeouts
+        if expected is None:
+            return None
+        if self._inheritance_ok is None:
+            self._inheritance_ok = inherited(sock, expected)
+        return expected if self._inheritance_ok else None
 
     def runtime(self, server: Server) -> ServerRuntime:
         return self._runtimes[id(server)]

@@ -29,6 +29,8 @@ LLHTTP_METHODS = frozenset(
     "MKCALENDAR LINK UNLINK SOURCE QUERY".split())
 
 _REQUEST_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^ \t]+) (HTTP/[0-9]\.[0-9])\Z")
+#: the protocol versions served (llhttp validated the line; anything else is refused with 400)
+_VERSIONS = {b"HTTP/1.1": "1.1", b"HTTP/1.0": "1.0"}
 
 BODY_NONE, BODY_LENGTH, BODY_CHUNKED = 0, 1, 2
 
@@ -71,12 +73,14 @@ class Head:
 
 
 class _Proto:
-    """httptools callbacks: collect the head, hand body pieces to the current sink."""
+    """httptools callbacks: collect the head, hand body pieces to the current sink.
 
-    __slots__ = ("url", "headers", "head_done", "complete", "body", "after_complete")
+    No on_url: the request-line check already has the target (llhttp still validates it), and each
+    callback is a Python call on every request."""
+
+    __slots__ = ("headers", "head_done", "complete", "body", "after_complete")
 
     def __init__(self) -> None:
-        self.url = bytearray()
         self.headers: list[tuple[bytes, bytes]] = []
         self.head_done = False
         self.complete = False
@@ -86,10 +90,6 @@ class _Proto:
     def on_message_begin(self) -> None:
         if self.complete:
             self.after_complete = True
-
-    def on_url(self, url: bytes) -> None:
-        if not self.complete:
-            self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.complete:
@@ -168,12 +168,15 @@ class RequestParser:
     """One llhttp parser per connection: heads are fed exactly, bodies exactly (Content-Length) or
     to their end (chunked), so consecutive requests of a keep-alive connection reuse it."""
 
-    __slots__ = ("proto", "parser", "line_limit", "field_limit", "fields_limit")
+    __slots__ = ("proto", "parser", "line_limit", "field_limit", "fields_limit", "short_head")
 
     def __init__(self, line_limit: int = 8190, field_limit: int = 8190, fields_limit: int = 100):
         self.line_limit = line_limit
         self.field_limit = field_limit
         self.fields_limit = fields_limit
+        #: a head no longer than this cannot break a length limit (0 = unlimited: never short)
+        self.short_head = min(line_limit, field_limit) if line_limit and field_limit else \
+            (line_limit or field_limit or 1 << 62)
         self.proto = _Proto()
         self.parser = httptools.HttpRequestParser(self.proto)
 
@@ -184,7 +187,6 @@ class RequestParser:
             self.proto = proto = _Proto()
             self.parser = httptools.HttpRequestParser(proto)
         else:
-            proto.url = bytearray()
             proto.headers = []
             proto.head_done = proto.complete = False
             proto.body = []
@@ -192,17 +194,18 @@ class RequestParser:
     def parse(self, data: bytes) -> Head:
         """Parse one complete head (data ends with the blank line). Raises ParseError."""
         # a short head cannot break a length limit: only the field count needs checking then
-        if len(data) > min(self.line_limit, self.field_limit) or data.count(b"\n") > self.fields_limit:
+        if len(data) > self.short_head or (self.fields_limit and data.count(b"\n") > self.fields_limit):
             check_limits(data, len(data), self.line_limit, self.field_limit, self.fields_limit)
         nl = data.find(b"\n")
         line = data[:nl - 1] if nl > 0 and data[nl - 1] == 13 else data[:nl]
         m = _REQUEST_LINE.match(line)
         if m is None:
             raise ParseError(400, "", "malformed request line")
-        method = m.group(1).decode("ascii")
+        method_b, target_b, version_b = m.groups()
+        method = method_b.decode("ascii")
         feed = data
         if method not in LLHTTP_METHODS:
-            feed = b"GET" + data[len(m.group(1)):]
+            feed = b"GET" + data[len(method_b):]
         self._fresh()
         proto = self.proto
         parser = self.parser
@@ -215,25 +218,26 @@ class RequestParser:
             raise ParseError(400, "", f"llhttp: {e}") from None
         if not proto.head_done:
             raise ParseError(400, "", "incomplete head")
-        version = parser.get_http_version()
-        if version not in ("1.0", "1.1"):
-            raise ParseError(400, "", f"unsupported protocol version HTTP/{version}")
+        version = _VERSIONS.get(version_b)
+        if version is None:
+            raise ParseError(400, "", f"unsupported protocol version {version_b.decode('ascii')}")
         head = Head()
         head.method = method
-        head.target = proto.url.decode("latin-1")
+        head.target = target_b.decode("latin-1")
         head.version = version
         head.request_line = line.decode("latin-1")
         head.head_bytes = len(data)
         fields: dict[str, str] = {}
         for name_b, value_b in proto.headers:
+            key = name_b.lower().decode("latin-1")
             value = value_b.decode("latin-1").strip(" \t")
-            key = name_b.decode("latin-1").lower()
-            if key in fields:
-                if key == "host":
-                    raise ParseError(400, "", "more than one Host header")
-                fields[key] = fields[key] + ", " + value
-            else:
+            old = fields.get(key)
+            if old is None:
                 fields[key] = value
+            elif key == "host":
+                raise ParseError(400, "", "more than one Host header")
+            else:
+                fields[key] = old + ", " + value
         head.raw_headers = proto.headers
         head.fields = fields
         if "transfer-encoding" in fields:

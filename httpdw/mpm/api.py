@@ -47,6 +47,12 @@ class ConnectionContext:
 
 
 ConnectionHandler = Callable[[ConnectionContext], None]
+"""Called once per accepted connection, in a worker thread, for the connection's whole life.
+
+A handler object may also have a ``configure_listener(sock)`` method: the child calls it on each of its
+listening sockets before its listener thread starts, to set options the accepted sockets inherit (on
+Linux: TCP_NODELAY, SO_RCVTIMEO, SO_SNDTIMEO), so that no connection pays a system call for them. The
+listening sockets are shared by the whole server; a handler sets the same values in every child."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ APEXIT_OK, APEXIT_CHILDINIT, APEXIT_CHILDSICK, APEXIT_CHILDFATAL = 0, 3, 7, 15
 POD_GRACEFUL, POD_RESTART = b"!", b"$"
 #: seconds a gracefully exiting child waits for its listener thread before ending the queue itself
 LISTENER_EXIT_WAIT = 5.0
+#: connections accepted after polling once an eager accept found nothing waiting
+EAGER_PAUSE = 16
 
 
 @dataclass
@@ -88,6 +90,8 @@ class Child:
         self.handler: api.ConnectionHandler | None = None
         self.sick = False                     #: accept failed (EMFILE...): exit with APEXIT_CHILDSICK
         self._eager: socket.socket | None = None   #: the listener that gave the last connection
+        self._kinds: dict[socket.socket, tuple[int, int, int]] = {}   #: listener -> (family, type, proto)
+        self._eager_after = 0                      #: no eager accept before this many connections
         self.graceful_since = 0.0
 
     # -- start-up ------------------------------------------------------------------------------------
@@ -121,6 +125,10 @@ class Child:
         except Exception:  # noqa: BLE001 - a handler that cannot start must stop the server, not loop
             log.log(55, "the connection handler could not be initialised in child %d", os.getpid(), exc_info=True)
             return APEXIT_CHILDFATAL
+        configure = getattr(self.handler, "configure_listener", None)
+        if configure is not None:   # see api.ConnectionHandler: options accepted sockets inherit
+            for bound in spec.listeners:
+                configure(bound.sock)
         return APEXIT_OK
 
     def leave_startup_channel(self) -> None:
@@ -147,6 +155,7 @@ class Child:
 
     def _listener_loop(self) -> None:
         socks = [b.sock for b in self.spec.listeners]
+        self._kinds = {s: (int(s.family), int(s.type), s.proto) for s in socks}
         # per listening fd: (port, local address of its connections or None when it must be asked per
         # connection), so that a specific-address listener costs no getsockname() per connection
         origins = {b.sock.fileno(): (b.port, fixed_local_address(b.sock)) for b in self.spec.listeners}
@@ -189,11 +198,15 @@ class Child:
             # try it before polling (saves an epoll_wait per connection; EAGAIN sends us to poll).
             # Only with one listener: with several, always taking the busy one would starve the others
             # (the poller hands ready sockets out round-robin)
+            # A miss costs more than the poll it saves (Python builds an OSError for EAGAIN), so
+            # after one the next EAGER_PAUSE connections go straight to poll (light load misses always)
             eager, self._eager = self._eager, None
-            if eager is not None and len(poller.socks) == 1 and not self.graceful.is_set():
+            if (eager is not None and len(poller.socks) == 1 and self.connections >= self._eager_after
+                    and not self.graceful.is_set()):
                 accepted = self._try_accept(eager)
                 if accepted is not None:
                     return accepted
+                self._eager_after = self.connections + EAGER_PAUSE
             while not self.graceful.is_set():
                 for s in poller.poll(0.5):
                     accepted = self._try_accept(s)
@@ -208,12 +221,15 @@ class Child:
         """accept() on a non-blocking listener: (conn, addr, fd), or None when another child took the
         connection or accept failed for real (then the child is marked sick and exits gracefully)."""
         try:
-            conn, addr = s.accept()
+            fd, addr = s._accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return None  # another child took it
         except OSError as e:
             self._accept_failed(e)
             return None
+        # socket.accept() would also turn the family and type into enums on every call (a few µs
+        # on each connection's path): the listener's are known
+        conn = socket.socket(*self._kinds[s], fileno=fd)
         if conn.gettimeout() is not None:   # only with a default timeout set: accept4() already gives
             conn.setblocking(True)          # a blocking socket, so no ioctl otherwise
         self._eager = s

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from http_helpers import free_port, get
+from http_helpers import free_port, get, raw
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -70,3 +70,71 @@ def _ok(port: int) -> bool:
         return get(port, "/a.txt").status == 200
     except (OSError, AssertionError):
         return False
+
+
+def test_timeouts_free_the_only_worker_thread(tmp_path):
+    """Timeout and KeepAliveTimeout are enforced by the kernel on the real server's connections (set on
+    the listener, inherited by each accepted socket): with a single worker thread, a client that stops
+    reading a sendfile() response, one that trickles half a head, and one that idles after a request
+    each hold it only for about Timeout, and the next client is served."""
+    import socket
+
+    port = free_port()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "htdocs").mkdir()
+    (tmp_path / "htdocs" / "a.txt").write_text("a\n")
+    (tmp_path / "htdocs" / "big.bin").write_bytes(b"\0" * (64 << 20))
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(f"""ServerRoot {tmp_path}
+LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
+Listen 127.0.0.1:{port}
+PidFile {tmp_path}/logs/httpd.pid
+ErrorLog {tmp_path}/logs/error_log
+ServerName localhost
+ServerLimit 1
+StartServers 1
+ThreadLimit 1
+ThreadsPerChild 1
+MaxRequestWorkers 1
+MinSpareThreads 1
+MaxSpareThreads 3
+Timeout 1
+KeepAliveTimeout 1
+EnableSendfile On
+DocumentRoot {tmp_path}/htdocs
+""")
+    started = httpdw("-f", str(conf), "-k", "start", cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    try:
+        assert wait_for(lambda: _ok(port))
+
+        def served_within(seconds: float) -> bool:
+            started = time.monotonic()
+            answer = raw(port, b"GET /a.txt HTTP/1.0\r\n\r\n", timeout=seconds + 5)
+            return answer.startswith(b"HTTP/1.1 200 OK") and time.monotonic() - started < seconds
+
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", port))
+        stalled.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")   # and never reads
+        time.sleep(0.3)
+        assert served_within(8), "a client that stopped reading kept the only worker"
+        stalled.close()
+
+        trickler = socket.create_connection(("127.0.0.1", port), timeout=8)
+        trickler.sendall(b"GET /a.txt HTTP/1.1\r\nHost: loc")
+        assert trickler.recv(200).startswith(b"HTTP/1.1 408 ")    # Timeout for the whole head
+        trickler.close()
+
+        idler = socket.create_connection(("127.0.0.1", port), timeout=8)
+        idler.sendall(b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        first = idler.recv(4096)
+        assert first.startswith(b"HTTP/1.1 200 OK")
+        started_idle = time.monotonic()
+        assert idler.recv(4096) == b""                            # KeepAliveTimeout closes it
+        assert time.monotonic() - started_idle < 5
+        idler.close()
+        assert served_within(5)
+    finally:
+        httpdw("-f", str(conf), "-k", "stop", cwd=tmp_path)
+        wait_for(lambda: not (tmp_path / "logs" / "httpd.pid").exists(), 15)

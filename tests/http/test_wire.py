@@ -1,0 +1,213 @@
+"""httpdw.http.wire: blocking sockets with kernel timeouts, options inherited from the listener, and the
+lingering close the connection skips only when the client itself ended the connection."""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+import pytest
+
+from http_helpers import FakeSlot, Site
+from httpdw.http.wire import Wire, configure_listener, inherited, timeval
+from httpdw.mpm.api import ConnectionContext
+
+
+def _rcvtimeo(sock: socket.socket) -> tuple[int, int]:
+    return struct.unpack("@ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16))
+
+
+def _sndtimeo(sock: socket.socket) -> tuple[int, int]:
+    return struct.unpack("@ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, 16))
+
+
+@pytest.fixture
+def listener():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)
+    yield s
+    s.close()
+
+
+def _pair(listener: socket.socket) -> tuple[socket.socket, socket.socket]:
+    client = socket.create_connection(listener.getsockname(), timeout=5)
+    server, _ = listener.accept()
+    return client, server
+
+
+def test_timeval_packs_seconds_and_microseconds_and_never_zero():
+    assert struct.unpack("@ll", timeval(300)) == (300, 0)
+    assert struct.unpack("@ll", timeval(2.25)) == (2, 250000)
+    # 0 would mean "wait forever" to the kernel: the shortest wait stands in for it
+    assert struct.unpack("@ll", timeval(0)) == (0, 1000)
+    assert struct.unpack("@ll", timeval(-3)) == (0, 1000)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux copies these options to accepted sockets")
+def test_accepted_sockets_inherit_nodelay_and_timeouts_from_the_listener(listener):
+    assert configure_listener(listener, 7.5) == (7.5, 7.5)
+    client, server = _pair(listener)
+    with client, server:
+        assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        assert _rcvtimeo(server) == (7, 500000) and _sndtimeo(server) == (7, 500000)
+        assert inherited(server, (7.5, 7.5))
+        assert not inherited(server, (5, 5))
+        assert server.gettimeout() is None          # blocking: no poll() before each call
+
+
+def test_a_socket_without_inherited_options_gets_them_before_its_first_use(listener):
+    client, server = _pair(listener)
+    with client, server:
+        wire = Wire(server, None)
+        assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        client.sendall(b"x")
+        assert wire.recv(10, 3.0) == b"x"
+        assert _rcvtimeo(server) == (3, 0)
+        wire.sendall(b"y", 4.0)
+        assert _sndtimeo(server) == (4, 0)
+        assert client.recv(1) == b"y"
+
+
+def test_a_python_level_timeout_is_removed(listener):
+    client, server = _pair(listener)
+    with client, server:
+        server.settimeout(9)
+        Wire(server, (1.0, 1.0))
+        assert server.gettimeout() is None
+
+
+def test_recv_times_out_with_timeout_error_and_reports_eof(listener):
+    client, server = _pair(listener)
+    with client, server:
+        wire = Wire(server, None)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            wire.recv(100, 0.2)
+        assert 0.15 < time.monotonic() - started < 2.0
+        client.close()
+        assert wire.recv(100, 1.0) == b""
+
+
+def _stalled_pair(listener):
+    """A connection whose client never reads, with small buffers so writes stall quickly."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.connect(listener.getsockname())
+    server, _ = listener.accept()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    return client, server
+
+
+def test_sendall_to_a_client_that_does_not_read_times_out(listener):
+    client, server = _stalled_pair(listener)
+    with client, server:
+        wire = Wire(server, None)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            wire.sendall(b"z" * (8 << 20), 0.3)
+        assert time.monotonic() - started < 5.0
+
+
+def test_sendfile_sends_the_range_and_times_out_on_a_stalled_client(listener, tmp_path):
+    path = tmp_path / "f.bin"
+    data = os.urandom(300_000)
+    path.write_bytes(data)
+    client, server = _pair(listener)
+    with client, server, open(path, "rb") as f:
+        wire = Wire(server, None)
+        got = bytearray()
+        reader = threading.Thread(target=lambda: _read_n(client, got, 200_000))
+        reader.start()
+        assert wire.sendfile(f.fileno(), 50_000, 200_000, 5.0) == 200_000
+        reader.join(5)
+        assert bytes(got) == data[50_000:250_000]
+        # past the end of the file: what there is, no error
+        rest = bytearray()
+        reader = threading.Thread(target=lambda: _read_n(client, rest, 50_000))
+        reader.start()
+        assert wire.sendfile(f.fileno(), 250_000, 100_000, 5.0) == 50_000
+        reader.join(5)
+        assert bytes(rest) == data[250_000:]
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (16 << 20))
+    client, server = _stalled_pair(listener)
+    with client, server, open(big, "rb") as f:
+        wire = Wire(server, None)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            wire.sendfile(f.fileno(), 0, 16 << 20, 0.3)
+        assert time.monotonic() - started < 5.0
+
+
+def _read_n(sock: socket.socket, into: bytearray, n: int) -> None:
+    while len(into) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return
+        into += chunk
+
+
+# -- the connection's close: lingering only when the server chose to close ------------------------------
+
+@pytest.fixture
+def site(tmp_path):
+    s = Site(tmp_path)
+    yield s
+    s.close()
+
+
+def _serve_one(handler, request: bytes) -> tuple[float, bytes, socket.socket]:
+    """Run the handler on a socketpair whose client sends `request` and then neither sends nor
+    closes: returns how long the handler took, the response and the still-open client end."""
+    server, client = socket.socketpair()
+    client.sendall(request)
+    ctx = ConnectionContext(sock=server, client_addr=("127.0.0.1", 40000), local_addr=("127.0.0.1", 80),
+                            listener_port=80, slot=FakeSlot(), stopping=lambda: False)
+    started = time.monotonic()
+    handler(ctx)
+    took = time.monotonic() - started
+    client.settimeout(2)
+    data = b""
+    while True:
+        chunk = client.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return took, data, client
+
+
+def _handler(site, extra: str = ""):
+    site.write("a.txt", "hello\n")
+    site.start("DocumentRoot {docroot}\n" + extra)
+    return site.factory(None)
+
+
+def test_a_client_that_asked_to_close_is_not_lingered_on(site):
+    handler = _handler(site)
+    for request in (b"GET /a.txt HTTP/1.0\r\n\r\n",
+                    b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"):
+        took, data, client = _serve_one(handler, request)
+        with client:
+            assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"hello\n")
+            # the client still holds its end open: a lingering close would wait for it (0.5 s a read)
+            assert took < 0.4, took
+
+
+def test_the_server_lingers_when_it_chose_to_close(site):
+    handler = _handler(site, "KeepAlive Off\n")
+    took, data, client = _serve_one(handler, b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    with client:
+        assert b"Connection: close" in data and data.endswith(b"hello\n")
+        assert took >= 0.45, took           # waited for the client's end (Apache's lingering close)
+
+
+def test_pipelined_bytes_behind_a_closing_request_are_lingered_on(site):
+    handler = _handler(site)
+    took, data, client = _serve_one(handler, b"GET /a.txt HTTP/1.0\r\n\r\nGET /a.txt HTTP/1.0\r\n\r\n")
+    with client:
+        assert data.count(b"HTTP/1.1 200 OK") == 1
+        assert took >= 0.45, took
