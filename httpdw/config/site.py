@@ -24,9 +24,7 @@ from typing import Any, Callable
 from httpdw.config.diagnostics import Diagnostics, Pos
 from httpdw.config.tree import Node
 
-from httpdw.config.directives import mod_alias
-from httpdw.config.directives.http import OPTION_BITS
-from httpdw.config.registry import registry
+from httpdw.config.option_bits import OPTION_BITS
 
 OPT_INDEXES = OPTION_BITS["indexes"]
 OPT_FOLLOW_SYMLINKS = OPTION_BITS["followsymlinks"]
@@ -414,6 +412,9 @@ class _Builder:
         self.server_root = server_root
         self.diags = diags
         self.counter = 0
+        # Only the builder needs the registry (and mod_alias): imported here, the serving processes, which
+        # receive a built Site, never load the directive tables.
+        from httpdw.config.registry import registry
         self.reg = registry()
 
     # -- values
@@ -524,6 +525,7 @@ class _Builder:
         status_words = ("permanent", "temp", "seeother", "gone")
         rest = words[1:] if words and (words[0].lower() in status_words or words[0].isdigit()) else words
         if len(rest) == 1 and sec.kind == "location" and node.key == "redirect" and "://" in rest[0]:
+            from httpdw.config.directives import mod_alias
             status = mod_alias.redirect(words[:-1] + ["/", rest[0]], node, Diagnostics())[0]
             # the section already chose the URLs: every one of them goes to exactly this URL
             return AliasRule(sec.pattern, rest[0], re.compile(""), True, status, node.pos)

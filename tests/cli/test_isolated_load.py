@@ -142,16 +142,20 @@ def test_a_result_that_cannot_be_pickled_is_loaded_here_instead():
 
 
 def test_the_serving_process_never_imports_the_config_layer(server_root, write_conf):
-    """What the parent keeps: the finished config, not lark, the loader, the validator or the worker rules."""
+    """What the parent keeps: the finished config and the HTTP layer's handler factory; not lark, the loader,
+    the validator, the worker rules or the directive registry (the site model is built in the loader)."""
     opts = _rich(server_root, write_conf)
     script = f"""
 import json, sys
 from httpdw.cli import CliOptions
 from httpdw.cli.isolated_load import IsolatedLoader
 from httpdw.cli.server import load_with_check
+from httpdw.cli.server import http_handler_factory
 loaded = IsolatedLoader(load_with_check)(CliOptions(config_file={opts.config_file!r}), None)
+factory = http_handler_factory(loaded.config)
 heavy = [m for m in ("lark", "regex", "httpdw.config.grammar", "httpdw.config.loader", "httpdw.config.check",
-                     "httpdw.config.validate", "httpdw.config.worker_rules") if m in sys.modules]
+                     "httpdw.config.validate", "httpdw.config.worker_rules", "httpdw.config.registry",
+                     "httpdw.config.directives") if m in sys.modules]
 print(json.dumps({{"heavy": heavy, "vhosts": len(loaded.config.site.vhosts), "messages": len(loaded.messages)}}))
 """
     out = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(REPO)},

@@ -12,6 +12,7 @@ from typing import Any
 
 from httpdw.config import values
 from httpdw.config.directives.apache_known import apache_facts, contexts_from_allowed
+from httpdw.config.option_bits import OPTION_ALL, OPTION_BITS
 from httpdw.config.registry import Context, Syntax, declare
 from httpdw.config.tree import split_words
 
@@ -79,10 +80,6 @@ def server_signature(words: list[str], node: Any, diags: Any) -> str:
     return word
 
 
-OPTION_BITS = {"indexes": 1, "includes": 2, "includesnoexec": 4, "followsymlinks": 8, "execcgi": 16,
-               "multiviews": 32, "symlinksifownermatch": 64}
-#: Options All (everything but MultiViews), as Apache's OPT_ALL
-OPTION_ALL = 1 | 2 | 8 | 16 | 64
 
 
 def options(words: list[str], node: Any, diags: Any) -> tuple[int | None, int, int]:
