@@ -79,7 +79,7 @@ class DirConf:
 
     __slots__ = ("options", "options_add", "options_remove", "allow_override", "directory_index",
                  "directory_slash", "force_type", "handler", "default_charset", "default_language",
-                 "types", "charsets", "encodings", "languages", "handlers", "etag_bits", "sendfile",
+                 "types", "charsets", "encodings", "languages", "handlers", "etag_bits", "sendfile", "mmap",
                  "error_documents", "signature", "limit_body", "max_ranges", "satisfy", "auth_merging",
                  "authz", "access", "canonical", "hostname_lookups", "location_alias", "unsupported", "index_ignore", "redirects")
 
@@ -101,6 +101,7 @@ class DirConf:
         self.handlers: dict[str, str] = {}
         self.etag_bits = ETAG_MTIME | ETAG_SIZE  # 2.3.14+: FileETag MTime Size
         self.sendfile = False                    # 2.4 default: EnableSendfile Off
+        self.mmap = True                         # EnableMMAP On: files are sent from a memory map
         self.error_documents: dict[int, str] = {}
         self.signature = "off"
         self.limit_body = 1 << 30                # 2.4.54+: 1 GiB
@@ -230,7 +231,7 @@ APPLY: dict[str, Callable[[DirConf, Any], None]] = {
     "dir_redirect": lambda c, v: setattr(c, "redirects", c.redirects + (v,)),
     "indexignore": lambda c, v: setattr(c, "index_ignore", c.index_ignore + tuple(v)),
     "indexignorereset": lambda c, v: setattr(c, "index_ignore", ()) if v else None,
-    "enablemmap": lambda c, v: None,
+    "enablemmap": _set("mmap"),
     "defaulttype": lambda c, v: None,
 }
 

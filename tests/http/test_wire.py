@@ -211,3 +211,23 @@ def test_pipelined_bytes_behind_a_closing_request_are_lingered_on(site):
     with client:
         assert data.count(b"HTTP/1.1 200 OK") == 1
         assert took >= 0.45, took
+
+
+# -- how a large file is sent: sendfile, memory maps (the default), or reads ------------------------------
+
+@pytest.mark.parametrize("switches", ["", "EnableMMAP Off\n", "EnableSendfile On\n", "EnableSendfile On\nEnableMMAP Off\n"])
+def test_large_files_and_ranges_are_sent_whole_by_every_path(site, switches):
+    from http_helpers import raw
+
+    # larger than one memory map (4 MiB) and not a multiple of the page size
+    data = os.urandom((9 << 20) + 12345)
+    site.write("big.bin", data)
+    site.start("DocumentRoot {docroot}\n" + switches)
+    answer = raw(site.port, b"GET /big.bin HTTP/1.0\r\n\r\n", timeout=20)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and body == data
+    # a range starting inside a page, crossing the 4 MiB map boundary
+    first, last = 4093, (4 << 20) + 5000
+    answer = raw(site.port, b"GET /big.bin HTTP/1.0\r\nRange: bytes=%d-%d\r\n\r\n" % (first, last), timeout=20)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 206 ") and body == data[first:last + 1]

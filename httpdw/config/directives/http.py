@@ -279,8 +279,8 @@ decl("AddDefaultCharset", Syntax.TAKE1, "A charset added to text/plain and text/
 decl("FileETag", Syntax.RAW_ARGS, "What a static file's ETag is made of: INode, MTime, Size, All, None.",
      parse=lambda w, n, d: file_etag(raw_words(w), n, d), default="MTime Size")
 decl("EnableSendfile", Syntax.TAKE1, "Send static files with sendfile(2).", parse=values.on_off_word, default=False)
-decl("EnableMMAP", Syntax.TAKE1, "Memory-map static files (httpdw reads or sendfile()s; accepted for "
-     "compatibility).", parse=values.on_off_word, default=True)
+decl("EnableMMAP", Syntax.TAKE1, "Send static files from a memory map (Off: read them; EnableSendfile On "
+     "takes precedence).", parse=values.on_off_word, default=True)
 decl("HostnameLookups", Syntax.TAKE1, "Resolve client addresses to names for logs (%h).",
      parse=hostname_lookups, default="off")
 decl("ExtendedStatus", Syntax.FLAG, "Keep per-request details (client, request line, vhost) for server-status.",
