@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
-from httpdw.mpm.parent import LoadedConfig
+from httpdw.mpm.loaded_config import LoadedConfig
 
 #: (opts, first_limits) -> LoadedConfig, as httpdw.cli.server.load_with_check
 Loader = Callable[..., LoadedConfig]

@@ -18,14 +18,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from httpdw.cli import CliOptions
 from httpdw.cli.isolated_load import IsolatedLoader
 from httpdw.config.model import ServerConfig
 from httpdw.errorlog import LEVELS
-from httpdw.mpm import api, pidfile
-from httpdw.mpm.parent import LoadedConfig, Parent, Timing
+from httpdw.mpm import pidfile
+from httpdw.mpm.loaded_config import LoadedConfig
+
+if TYPE_CHECKING:
+    from httpdw.mpm import api
+    from httpdw.mpm.parent import Parent, Timing
 
 SIGNALS = {"stop": signal.SIGTERM, "graceful": signal.SIGUSR1, "restart": signal.SIGHUP,
            "graceful-stop": signal.SIGWINCH}
@@ -33,18 +37,21 @@ READY_MARK = b"\0httpdw-ready\n"
 NAME = "httpdw"
 
 Loader = Callable[[CliOptions, "tuple[int, int] | None"], LoadedConfig]
-FactoryFor = Callable[[ServerConfig], api.HandlerFactory]
+FactoryFor = Callable[[ServerConfig], "api.HandlerFactory"]
 
 
 def run(opts: CliOptions, action: str | None, *, _load: Loader | None = None, _factory_for: FactoryFor | None = None,
-        _timing: Timing = Timing()) -> int:
-    """Run one -k action (None = start, like apachectl). The underscored parameters are for tests only."""
+        _timing: Timing | None = None) -> int:
+    """Run one -k action (None = start, like apachectl). The underscored parameters are for tests only.
+
+    The engine and the HTTP layer are imported only once the config loader process runs (a start imports
+    them meanwhile), so that the two overlap; -k stop and friends never import them."""
     action = action or "start"
     if opts.log_level is not None and opts.log_level.lower() not in LEVELS:
         print(f"httpdw: -e {opts.log_level}: not a log level (emerg alert crit error warn notice info debug "
               "trace1..trace8)", file=sys.stderr)
         return 1
-    load = _load or IsolatedLoader(load_with_check, meanwhile=import_http_layer if action == "start" else None)
+    load = _load or IsolatedLoader(load_with_check, meanwhile=import_serving_layers if action == "start" else None)
     factory_for = _factory_for or http_handler_factory
     loaded = load(opts, None)
     _print_messages(loaded.messages, errors_only=False)
@@ -76,10 +83,12 @@ def run(opts: CliOptions, action: str | None, *, _load: Loader | None = None, _f
     return 0
 
 
-def start(opts: CliOptions, config: ServerConfig, load: Loader, factory_for: FactoryFor, timing: Timing) -> int:
+def start(opts: CliOptions, config: ServerConfig, load: Loader, factory_for: FactoryFor,
+          timing: Timing | None) -> int:
     """Start the server: in the foreground (-D FOREGROUND) or detached (-k start).
 
     -e LEVEL sets the level of the start-up messages; -E FILE sends them to FILE instead of the console."""
+    from httpdw.mpm.parent import Parent, Timing
     try:
         startup_log = os.open(opts.startup_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644) \
             if opts.startup_log else None
@@ -89,7 +98,7 @@ def start(opts: CliOptions, config: ServerConfig, load: Loader, factory_for: Fac
 
     def make_parent(on_ready=None, startup_fd: int = 2) -> Parent:
         return Parent(config, reload=lambda first: load(opts, first), factory_for=factory_for,
-                      command_line=command_line(), timing=timing, on_ready=on_ready,
+                      command_line=command_line(), timing=timing or Timing(), on_ready=on_ready,
                       title=f"httpdw: parent -f {config.config_file}",
                       startup_fd=startup_log if startup_log is not None else startup_fd,
                       startup_level=opts.log_level)
@@ -188,8 +197,11 @@ def _diagnostic_message(d, level: str) -> tuple[str, str]:
     return level, f"{d.code}: {d.message}{where}"
 
 
-def import_http_layer() -> None:
-    """Import the HTTP layer ahead of http_handler_factory (which reports it if it is missing)."""
+def import_serving_layers() -> None:
+    """Import the engine and the HTTP layer while the config loader process works (see run()).
+
+    A missing HTTP layer is left for http_handler_factory to report."""
+    import httpdw.mpm.parent  # noqa: F401
     try:
         import httpdw.http  # noqa: F401
     except ImportError:

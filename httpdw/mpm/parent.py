@@ -33,6 +33,7 @@ from httpdw.mpm import pidfile
 from httpdw.mpm.build import server_built, server_version
 from httpdw.mpm.child import APEXIT_CHILDFATAL, APEXIT_CHILDSICK, POD_GRACEFUL, POD_RESTART, ChildSpec, child_main
 from httpdw.mpm.listeners import NO_LISTENERS, BoundListener, ListenError, bind_all
+from httpdw.mpm.loaded_config import LoadedConfig
 from httpdw.mpm.maintenance import HOLD_OFF_CYCLES, Limits, MaintenanceState, perform_idle_server_maintenance
 from httpdw.mpm.mutex import DEFAULT as DEFAULT_MUTEX, AcceptMutex, lock_file_path, mechanism_for
 from httpdw.mpm.privs import malloc_trim
@@ -61,14 +62,6 @@ class Timing:
         (0.0, signal.SIGTERM), (3.0, signal.SIGTERM), (5.0, signal.SIGTERM), (7.0, signal.SIGTERM),
         (9.0, signal.SIGKILL))
     reclaim_give_up: float = 10.0
-
-
-@dataclass
-class LoadedConfig:
-    """What a (re)load of the config produced: the config (None on errors) and what to log."""
-
-    config: ServerConfig | None
-    messages: list[tuple[str, str]] = dataclasses.field(default_factory=list)   #: (level, text)
 
 
 @dataclass

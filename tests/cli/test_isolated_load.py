@@ -226,3 +226,29 @@ def test_graceful_restart_with_a_broken_config_logs_file_and_line_and_keeps_serv
         proc.wait(15)
     assert proc.returncode == 0
     assert list(server_root.glob("*.lark-cache")) == []
+
+
+def test_the_engine_is_imported_while_the_loader_works_not_before(server_root, write_conf):
+    """`-k stop` needs neither the engine nor the HTTP layer; a start imports them while the loader process
+    reads the config (the two overlap), and the loader process itself never imports the engine."""
+    conf = write_conf(minimal(server_root))
+    script = f"""
+import json, sys
+import httpdw.cli.server as server
+from httpdw.cli import CliOptions
+from httpdw.cli.isolated_load import IsolatedLoader
+from httpdw.mpm.loaded_config import LoadedConfig
+engine = ("httpdw.mpm.parent", "httpdw.mpm.child", "httpdw.http")
+before = [m for m in engine if m in sys.modules]
+def load(opts, first_limits):
+    seen = [m for m in engine if m in sys.modules]
+    return LoadedConfig(None, [("warn", json.dumps(seen))])
+loaded = IsolatedLoader(load, meanwhile=server.import_serving_layers)(CliOptions(config_file={conf!r}), None)
+print(json.dumps({{"before": before, "in_loader": json.loads(loaded.messages[0][1]),
+                  "after": [m for m in engine if m in sys.modules]}}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(REPO)},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"before": [], "in_loader": [],
+                                      "after": ["httpdw.mpm.parent", "httpdw.mpm.child", "httpdw.http"]}
