@@ -122,7 +122,8 @@ def find_head_end(buf: bytes | bytearray) -> int:
 
     A bare-LF blank line ends the head too; llhttp then refuses the bare LF (Apache: 400)."""
     end = buf.find(b"\r\n\r\n")
-    lf = buf.find(b"\n\n")
+    # a bare-LF blank line only matters before the first CRLF one (pipelined heads may follow it)
+    lf = buf.find(b"\n\n", 0, end + 2 if end != -1 else len(buf))
     if lf != -1 and (end == -1 or lf < end):
         return lf + 2
     return end + 4 if end != -1 else -1

@@ -293,7 +293,8 @@ class WorkerSlot:
                           b"", b"", prev[15])
 
     def set_state(self, state: str) -> None:
-        if self.stopping() and state in (api.READY, api.BUSY_KEEPALIVE):
+        # (the cheap test first: this runs several times per request)
+        if (state == api.READY or state == api.BUSY_KEEPALIVE) and self.stopping():
             state = api.GRACEFUL
         self.board.mem[self.offset:self.offset + 1] = _STATE_CODE.get(state, b".")
 
