@@ -40,7 +40,7 @@ class IsolatedLoader:
 
     load: Loader
     #: what this process does while the loader process works on the *first* load (called once, if given):
-    #: the start imports the HTTP layer meanwhile, so that the two overlap on two cores
+    #: a start imports the engine and the HTTP layer meanwhile, so that the two overlap on two cores
     meanwhile: Callable[[], None] | None = None
     #: the second start-up pass computed by the first load: ((first_limits, opts), result); used once
     _ahead: tuple[tuple, LoadedConfig] | None = field(default=None, repr=False)
@@ -98,8 +98,8 @@ def run_in_child(work: Callable[[], list[LoadedConfig]],
             meanwhile()
         data = _read_all(r)
     finally:
-        os.close(r)
-    status = _wait(pid)
+        os.close(r)     # if `meanwhile` raised, the loader process gets EPIPE and ends: reap it either way
+        status = _wait(pid)
     return _decode(data, status)
 
 

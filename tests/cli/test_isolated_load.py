@@ -101,6 +101,21 @@ def test_meanwhile_runs_here_once_while_the_first_load_runs(server_root, write_c
     assert seen == [os.getpid()]
 
 
+def test_a_failing_meanwhile_still_reaps_the_loader_process(monkeypatch):
+    forked = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forked.append(pid := real_fork()) or pid)
+
+    def meanwhile():
+        raise ImportError("no HTTP layer")
+
+    with pytest.raises(ImportError):
+        IsolatedLoader(_loaded_ok, meanwhile=meanwhile)(None, None)
+    assert len(forked) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forked[0], os.WNOHANG)     # already reaped: no zombie left behind
+
+
 def _loaded_ok(opts, first_limits) -> LoadedConfig:
     return LoadedConfig(None, [("warn", f"loaded in {os.getpid()}")])
 
