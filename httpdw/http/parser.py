@@ -51,16 +51,17 @@ class Head:
     __slots__ = ("method", "target", "version", "raw_headers", "fields", "request_line", "body_kind",
                  "content_length", "head_bytes", "_parser", "_proto")
 
-    def __init__(self) -> None:
-        self.method = ""
-        self.target = ""
-        self.version = "1.1"
+    def __init__(self, method: str = "", target: str = "", version: str = "1.1", request_line: str = "",
+                 head_bytes: int = 0) -> None:
+        self.method = method
+        self.target = target
+        self.version = version
         self.raw_headers: list[tuple[bytes, bytes]] = []   #: as received (names as sent)
         self.fields: dict[str, str] = {}            #: lower-cased names; repeats joined with ", "
-        self.request_line = ""
+        self.request_line = request_line
         self.body_kind = BODY_NONE
         self.content_length = 0
-        self.head_bytes = 0
+        self.head_bytes = head_bytes
 
     @property
     def headers(self) -> list[tuple[str, str]]:
@@ -182,15 +183,9 @@ class RequestParser:
         self.parser = httptools.HttpRequestParser(self.proto)
 
     def _fresh(self) -> None:
-        proto = self.proto
-        if proto.after_complete or (proto.head_done and not proto.complete):
-            # the previous message was not fed to its end (or more was fed): start over
-            self.proto = proto = _Proto()
-            self.parser = httptools.HttpRequestParser(proto)
-        else:
-            proto.headers = []
-            proto.head_done = proto.complete = False
-            proto.body = []
+        """The previous message was not fed to its end (or more was fed): start over."""
+        self.proto = proto = _Proto()
+        self.parser = httptools.HttpRequestParser(proto)
 
     def parse(self, data: bytes) -> Head:
         """Parse one complete head (data ends with the blank line). Raises ParseError."""
@@ -198,8 +193,9 @@ class RequestParser:
         if len(data) > self.short_head or (self.fields_limit and data.count(b"\n") > self.fields_limit):
             check_limits(data, len(data), self.line_limit, self.field_limit, self.fields_limit)
         nl = data.find(b"\n")
-        line = data[:nl - 1] if nl > 0 and data[nl - 1] == 13 else data[:nl]
-        m = _REQUEST_LINE.match(line)
+        if nl < 0:
+            nl = len(data)
+        m = _REQUEST_LINE.match(data, 0, nl - 1 if nl > 0 and data[nl - 1] == 13 else nl)
         if m is None:
             raise ParseError(400, "", "malformed request line")
         method_b, target_b, version_b = m.groups()
@@ -207,8 +203,14 @@ class RequestParser:
         feed = data
         if method not in LLHTTP_METHODS:
             feed = b"GET" + data[len(method_b):]
-        self._fresh()
         proto = self.proto
+        if proto.after_complete or (proto.head_done and not proto.complete):
+            self._fresh()
+            proto = self.proto
+        else:   # (inline: this runs for every request)
+            proto.headers = []
+            proto.head_done = proto.complete = False
+            proto.body = []
         parser = self.parser
         try:
             parser.feed_data(feed)
@@ -222,12 +224,7 @@ class RequestParser:
         version = _VERSIONS.get(version_b)
         if version is None:
             raise ParseError(400, "", f"unsupported protocol version {version_b.decode('ascii')}")
-        head = Head()
-        head.method = method
-        head.target = target_b.decode("latin-1")
-        head.version = version
-        head.request_line = line.decode("latin-1")
-        head.head_bytes = len(data)
+        head = Head(method, target_b.decode("latin-1"), version, m.group(0).decode("latin-1"), len(data))
         fields: dict[str, str] = {}
         for name_b, value_b in proto.headers:
             key = name_b.lower().decode("latin-1")
