@@ -229,16 +229,17 @@ def parser_cache_path() -> Path | None:
     """Where Lark may cache the built parser: $XDG_CACHE_HOME/httpdw (default ~/.cache/httpdw).
 
     The cache is a pickle, so it is used only from a directory and file that this user owns and
-    nobody else can write (a server started as root must not load a file another user planted,
-    which a shared directory like /tmp would allow). None when there is no such place: no home,
-    a read-only or foreign directory; then the parser is built in memory as if no cache existed."""
+    nobody else can write, inside a cache home that nobody else can write either (a server started
+    as root must not load a file another user planted or swapped in, which a shared directory like
+    /tmp would allow). None when there is no such place: no home, a read-only or foreign
+    directory; then the parser is built in memory as if no cache existed."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if not os.path.isabs(base):
         return None     # "~" not expanded (no HOME) or a relative XDG path: never the cwd
     directory = Path(base) / "httpdw"
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not _private(directory):
+        if not (_private(directory) and _private(Path(base), root_may_own=True)):
             return None
         path = directory / CACHE_FILE_NAME
         if path.exists() and not _private(path):
@@ -248,10 +249,11 @@ def parser_cache_path() -> Path | None:
     return path
 
 
-def _private(path: Path) -> bool:
-    """Owned by this (effective) user and writable by nobody else."""
+def _private(path: Path, root_may_own: bool = False) -> bool:
+    """Owned by this (effective) user (or root, if allowed) and writable by nobody else."""
     st = path.stat()
-    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
+    owners = (os.geteuid(), 0) if root_may_own else (os.geteuid(),)
+    return st.st_uid in owners and not st.st_mode & 0o022
 
 
 def _parse_lines(text: str) -> list[Line]:

@@ -103,6 +103,16 @@ def test_a_shared_cache_directory_is_not_used(fresh_parser):
     assert grammar.parser_cache_path() is None
 
 
+def test_a_cache_home_others_can_write_is_not_used(fresh_parser):
+    """Like XDG_CACHE_HOME=/tmp: another user could swap the httpdw directory inside it."""
+    cache_home = fresh_parser.parent.parent
+    cache_home.mkdir(parents=True)
+    cache_home.chmod(0o1777)
+    assert grammar.parser_cache_path() is None
+    cache_home.chmod(0o755)
+    assert grammar.parser_cache_path() == fresh_parser
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create a file owned by another user")
 def test_a_cache_file_owned_by_another_user_is_not_trusted(fresh_parser):
     _parse()
