@@ -58,8 +58,15 @@ def test_a_config_loaded_in_the_loader_process_equals_one_loaded_here(server_roo
     here = load_with_check(opts, None)
     assert here.config is not None and here.config.site is not None
     assert any("ThreadsPerChild" in text or "MaxRequestWorkers" in text for _, text in here.messages)
-    isolated = IsolatedLoader(load_with_check)(opts, None)
+    calls_here = []
+
+    def counted(*args):
+        calls_here.append(args)
+        return load_with_check(*args)
+
+    isolated = IsolatedLoader(counted)(opts, None)
     assert isolated == here
+    assert calls_here == [], "the result did not pickle, so it was loaded in-process (keep ServerConfig picklable)"
     limits = (here.config.mpm.server_limit, here.config.mpm.thread_limit)
     assert IsolatedLoader(load_with_check)(opts, limits) == load_with_check(opts, limits)
 
