@@ -14,10 +14,12 @@ is handed out once, to the call that asks for exactly those limits; any later ca
 
 Whatever goes wrong in the loader process becomes an error message (the start fails, a restart keeps
 the running configuration), as an exception of the loader does in-process. Only a result that cannot
-be pickled (a bug) falls back to loading in this process, where it works, only with a bigger footprint.
+be pickled (a bug) falls back, with a warning, to loading in this process, where it works, only with a
+bigger footprint.
 """
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import signal
@@ -29,6 +31,8 @@ from httpdw.mpm.loaded_config import LoadedConfig
 
 #: (opts, first_limits) -> LoadedConfig, as httpdw.cli.server.load_with_check
 Loader = Callable[..., LoadedConfig]
+
+log = logging.getLogger("httpdw.cli")
 
 #: the signals whose (queueing) handlers the parent installs: the loader process dies of them instead
 _PARENT_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH, signal.SIGCHLD)
@@ -52,8 +56,10 @@ class IsolatedLoader:
             if key == (first_limits, opts):
                 return result
         meanwhile, self.meanwhile = self.meanwhile, None
-        results = run_in_child(lambda: self._passes(opts, first_limits), meanwhile)
-        if results is None:     # the result could not be pickled: load here instead
+        try:
+            results = run_in_child(lambda: self._passes(opts, first_limits), meanwhile)
+        except UnpicklableResult as e:
+            log.warning("the config loader process could not hand over its result (%s); loading in this process", e)
             return self.load(opts, first_limits)
         if len(results) == 2:
             self._ahead = ((_own_limits(results[0]), opts), results[1])
@@ -74,12 +80,16 @@ def _own_limits(loaded: LoadedConfig) -> tuple[int, int] | None:
     return loaded.config.mpm.server_limit, loaded.config.mpm.thread_limit
 
 
+class UnpicklableResult(Exception):
+    """The loader process's result could not be pickled (a bug: a ServerConfig must pickle)."""
+
+
 def run_in_child(work: Callable[[], list[LoadedConfig]],
-                 meanwhile: Callable[[], None] | None = None) -> list[LoadedConfig] | None:
+                 meanwhile: Callable[[], None] | None = None) -> list[LoadedConfig]:
     """Run `work` in a forked process and return what it returned; `meanwhile` runs here in the meantime.
 
     A failure of the process (fork refused, killed, crashed) is returned as one LoadedConfig with the
-    error; None means that the result could not be pickled (the caller loads in-process instead)."""
+    error; UnpicklableResult is raised when the result could not be pickled."""
     sys.stdout.flush()
     sys.stderr.flush()
     r, w = os.pipe()
@@ -126,7 +136,7 @@ def _child(work: Callable[[], list[LoadedConfig]], w: int) -> None:
         os._exit(code)
 
 
-def _decode(data: bytes, status: int) -> list[LoadedConfig] | None:
+def _decode(data: bytes, status: int) -> list[LoadedConfig]:
     try:
         kind, value = pickle.loads(data)
     except Exception:  # noqa: BLE001 - no (complete) answer: the process died; say how
@@ -134,7 +144,7 @@ def _decode(data: bytes, status: int) -> list[LoadedConfig] | None:
     if kind == "ok":
         return value
     if kind == "unpicklable":
-        return None
+        raise UnpicklableResult(value)
     return [_failure(value)]
 
 

@@ -151,7 +151,7 @@ def test_an_exception_in_the_loader_process_becomes_an_error_message():
                                                     "RecursionError: too deep")])
 
 
-def test_a_result_that_cannot_be_pickled_is_loaded_here_instead():
+def test_a_result_that_cannot_be_pickled_is_loaded_here_instead(caplog):
     calls = []
 
     def unpicklable(opts, first_limits):
@@ -161,6 +161,7 @@ def test_a_result_that_cannot_be_pickled_is_loaded_here_instead():
     loaded = IsolatedLoader(unpicklable)(None, (1, 1))
     assert callable(loaded.messages[0][1])
     assert calls == [os.getpid()]      # the in-process call (the loader process's own call ran elsewhere)
+    assert "could not hand over its result" in caplog.text and "lambda" in caplog.text
 
 
 def test_the_serving_process_never_imports_the_config_layer(server_root, write_conf):
