@@ -156,6 +156,7 @@ def _mpm_settings(tree: ConfigTree, server_values, worker: WorkerResult) -> MpmS
         max_connections_per_child=_int_value(server_values, "MaxConnectionsPerChild", 0),
         graceful_shutdown_timeout=_int_value(server_values, "GracefulShutdownTimeout", 0),
         listen_backlog=_int_value(server_values, "ListenBacklog", 511),
+        defer_accept=_defer_accept(server_values),
         listen_cores_buckets_ratio=_int_value(server_values, "ListenCoresBucketsRatio", 0),
         send_buffer_size=_int_value(server_values, "SendBufferSize", 0),
         receive_buffer_size=_int_value(server_values, "ReceiveBufferSize", 0),
@@ -170,6 +171,18 @@ def _mpm_settings(tree: ConfigTree, server_values, worker: WorkerResult) -> MpmS
         enable_exception_hook=bool(_last(server_values, "EnableExceptionHook", False)),
         adjustments=worker.adjustments,
     )
+
+
+def _defer_accept(server_values) -> tuple[tuple[str, int], ...]:
+    """TCP_DEFER_ACCEPT per protocol, as Apache on Linux: http and https default to the 'data' filter,
+    `AcceptFilter proto none` turns it off, any other filter name turns it on with ListenTCPDeferAccept's
+    seconds (core.c's accf_map, listen.c ap_apply_accept_filter)."""
+    seconds = _int_value(server_values, "ListenTCPDeferAccept", 30)
+    filters = {"http": "data", "https": "data"}
+    for value, _node in server_values.get("AcceptFilter", ()):
+        if isinstance(value, tuple):
+            filters[value[0]] = value[1]
+    return tuple((proto, 0 if name.lower() == "none" else seconds) for proto, name in filters.items())
 
 
 def _listeners(server_values) -> tuple[Listener, ...]:

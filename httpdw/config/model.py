@@ -53,6 +53,8 @@ class MpmSettings:
     max_connections_per_child: int = 0   #: 0 = unlimited; negative = every child exits at once (as Apache)
     graceful_shutdown_timeout: int = 0   #: seconds; 0 = wait forever
     listen_backlog: int = 511
+    #: TCP_DEFER_ACCEPT seconds per listener protocol (AcceptFilter/ListenTCPDeferAccept); 0 = accept at once
+    defer_accept: tuple[tuple[str, int], ...] = (("http", 30), ("https", 30))
     listen_cores_buckets_ratio: int = 0
     send_buffer_size: int = 0
     receive_buffer_size: int = 0
@@ -68,6 +70,11 @@ class MpmSettings:
     lock_file: str | None = None         #: LockFile / the Mutex directory
     enable_exception_hook: bool = False
     adjustments: tuple[Adjustment, ...] = ()
+
+    def defer_accept_for(self, proto: str) -> int:
+        """TCP_DEFER_ACCEPT seconds for a listener of protocol `proto` (Apache: a protocol without an
+        AcceptFilter line gets none)."""
+        return dict(self.defer_accept).get(proto, 0)
 
 
 @dataclass(frozen=True)

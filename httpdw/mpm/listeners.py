@@ -62,6 +62,7 @@ def bind_one(listener: Listener, settings: MpmSettings) -> BoundListener:
             continue
         try:
             _configure(sock, family, settings)
+            _defer_accept(sock, settings.defer_accept_for(listener.proto))
             sock.bind(addr)
             sock.listen(settings.listen_backlog if settings.listen_backlog > 0 else socket.SOMAXCONN)
         except OSError as e:
@@ -88,6 +89,19 @@ def _configure(sock: socket.socket, family: int, settings: MpmSettings) -> None:
     sock.set_inheritable(False)  # inherited by fork (not exec): piped loggers must not hold the port
 
 
+def _defer_accept(sock: socket.socket, seconds: int) -> None:
+    """TCP_DEFER_ACCEPT (Linux): the kernel queues a connection for accept() only once its first data
+    (the request) has arrived, so a worker is never handed a connection with nothing to read. Apache
+    sets it on http/https listeners by default (AcceptFilter ... data); where the option does not
+    exist, connections are simply accepted at once."""
+    option = getattr(socket, "TCP_DEFER_ACCEPT", None)
+    if option is not None and sock.family in (socket.AF_INET, socket.AF_INET6):   # (0 turns it off)
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, option, seconds)
+        except OSError:
+            pass
+
+
 def bind_all(settings: MpmSettings, keep: list[BoundListener] = ()) -> tuple[list[BoundListener], list[BoundListener]]:
     """Bind every Listen of `settings`, reusing sockets from `keep` with the same address.
 
@@ -104,7 +118,9 @@ def bind_all(settings: MpmSettings, keep: list[BoundListener] = ()) -> tuple[lis
             if any(b.key == key for b in result):
                 continue  # a duplicate Listen line: Apache binds it once
             if key in kept:
-                result.append(BoundListener(listener, kept.pop(key).sock))
+                sock = kept.pop(key).sock
+                _defer_accept(sock, settings.defer_accept_for(listener.proto))   # the new config's value
+                result.append(BoundListener(listener, sock))
             else:
                 b = bind_one(listener, settings)
                 fresh.append(b)

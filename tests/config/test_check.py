@@ -217,3 +217,14 @@ def test_htaccess_under_allowoverride_warns_and_site_is_built_once(tmp_path):
     # no .htaccess, or AllowOverride None: no warning
     conf.write_text(conf.read_text().replace("AllowOverride All", "AllowOverride None"))
     assert not [d for d in load_config(str(conf), server_root=str(tmp_path)).diagnostics if d.code == "HDW0113"]
+
+
+def test_accept_filters_become_tcp_defer_accept_per_protocol(root):
+    # Apache on Linux: http and https get the 'data' filter (TCP_DEFER_ACCEPT, ListenTCPDeferAccept s)
+    assert load(root, "").config.mpm.defer_accept == (("http", 30), ("https", 30))
+    mpm = load(root, "ListenTCPDeferAccept 5\nAcceptFilter https none\nAcceptFilter ftp data\n").config.mpm
+    assert (mpm.defer_accept_for("http"), mpm.defer_accept_for("https"), mpm.defer_accept_for("ftp")) == (5, 0, 5)
+    assert mpm.defer_accept_for("gopher") == 0          # a protocol without a filter: accepted at once
+    assert load(root, "AcceptFilter http none\n").config.mpm.defer_accept_for("http") == 0
+    bad = load(root, "ListenTCPDeferAccept 0\n")
+    assert not bad.ok and [d.message for d in bad.diagnostics if d.is_error] == ["ListenTCPDeferAccept must be > 0"]

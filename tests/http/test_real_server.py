@@ -79,30 +79,9 @@ def test_timeouts_free_the_only_worker_thread(tmp_path):
     each hold it only for about Timeout, and the next client is served."""
     import socket
 
-    port = free_port()
-    (tmp_path / "logs").mkdir()
     (tmp_path / "htdocs").mkdir()
-    (tmp_path / "htdocs" / "a.txt").write_text("a\n")
     (tmp_path / "htdocs" / "big.bin").write_bytes(b"\0" * (64 << 20))
-    conf = tmp_path / "httpd.conf"
-    conf.write_text(f"""ServerRoot {tmp_path}
-LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
-Listen 127.0.0.1:{port}
-PidFile {tmp_path}/logs/httpd.pid
-ErrorLog {tmp_path}/logs/error_log
-ServerName localhost
-ServerLimit 1
-StartServers 1
-ThreadLimit 1
-ThreadsPerChild 1
-MaxRequestWorkers 1
-MinSpareThreads 1
-MaxSpareThreads 3
-Timeout 1
-KeepAliveTimeout 1
-EnableSendfile On
-DocumentRoot {tmp_path}/htdocs
-""")
+    port, conf = _single_worker_server(tmp_path, "EnableSendfile On\n")
     started = httpdw("-f", str(conf), "-k", "start", cwd=tmp_path)
     assert started.returncode == 0, started.stderr
     try:
@@ -135,6 +114,61 @@ DocumentRoot {tmp_path}/htdocs
         assert time.monotonic() - started_idle < 5
         idler.close()
         assert served_within(5)
+    finally:
+        httpdw("-f", str(conf), "-k", "stop", cwd=tmp_path)
+        wait_for(lambda: not (tmp_path / "logs" / "httpd.pid").exists(), 15)
+
+
+def _single_worker_server(tmp_path, extra: str = "") -> tuple[int, Path]:
+    """A config with one child of one worker thread, Timeout and KeepAliveTimeout 1 s."""
+    port = free_port()
+    (tmp_path / "logs").mkdir(exist_ok=True)
+    (tmp_path / "htdocs").mkdir(exist_ok=True)
+    (tmp_path / "htdocs" / "a.txt").write_text("a\n")
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(f"""ServerRoot {tmp_path}
+LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
+Listen 127.0.0.1:{port}
+PidFile {tmp_path}/logs/httpd.pid
+ErrorLog {tmp_path}/logs/error_log
+ServerName localhost
+ServerLimit 1
+StartServers 1
+ThreadLimit 1
+ThreadsPerChild 1
+MaxRequestWorkers 1
+MinSpareThreads 1
+MaxSpareThreads 3
+Timeout 1
+KeepAliveTimeout 1
+DocumentRoot {tmp_path}/htdocs
+""" + extra)
+    return port, conf
+
+
+@pytest.mark.parametrize("accept_filter", ["", "AcceptFilter http none\n"])
+def test_a_silent_connection_does_not_take_a_worker_with_the_data_accept_filter(tmp_path, accept_filter):
+    """Apache's default AcceptFilter (TCP_DEFER_ACCEPT on Linux): a client that connects and sends nothing
+    is not accepted, so the only worker stays free; with `AcceptFilter http none` it holds the worker
+    until Timeout."""
+    import socket
+
+    port, conf = _single_worker_server(tmp_path, accept_filter)
+    started = httpdw("-f", str(conf), "-k", "start", cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    try:
+        assert wait_for(lambda: _ok(port))
+        silent = socket.create_connection(("127.0.0.1", port), timeout=5)
+        time.sleep(0.3)
+        began = time.monotonic()
+        answer = raw(port, b"GET /a.txt HTTP/1.0\r\n\r\n", timeout=8)
+        waited = time.monotonic() - began
+        assert answer.startswith(b"HTTP/1.1 200 OK")
+        if accept_filter:
+            assert waited > 0.5, waited         # the silent connection had the worker until Timeout (1 s)
+        else:
+            assert waited < 0.5, waited
+        silent.close()
     finally:
         httpdw("-f", str(conf), "-k", "stop", cwd=tmp_path)
         wait_for(lambda: not (tmp_path / "logs" / "httpd.pid").exists(), 15)

@@ -380,6 +380,26 @@ def test_listener_socket_options_and_ipv6():
             b.sock.close()
 
 
+@pytest.mark.skipif(not hasattr(__import__("socket"), "TCP_DEFER_ACCEPT"), reason="Linux option")
+def test_listeners_get_tcp_defer_accept_by_protocol_and_keep_it_current():
+    import socket as socketmod
+    from httpdw.config.model import Listener, MpmSettings
+    from httpdw.mpm.listeners import bind_all
+    settings = MpmSettings(listeners=(Listener("127.0.0.1", 0), Listener("127.0.0.2", 0, "ftp")),
+                           defer_accept=(("http", 7), ("https", 7)))
+    bound, _ = bind_all(settings)
+    try:
+        defer = [b.sock.getsockopt(socketmod.IPPROTO_TCP, socketmod.TCP_DEFER_ACCEPT) for b in bound]
+        assert defer[0] >= 7 and defer[1] == 0       # (the kernel rounds up to its retransmission steps)
+        # a graceful restart applies the new config's filter to the sockets it keeps
+        again, _ = bind_all(MpmSettings(listeners=(Listener("127.0.0.1", 0),), defer_accept=(("http", 0),)),
+                            keep=bound[:1])
+        assert again[0].sock.getsockopt(socketmod.IPPROTO_TCP, socketmod.TCP_DEFER_ACCEPT) == 0
+    finally:
+        for b in bound:
+            b.sock.close()
+
+
 def test_bind_failure_has_apaches_wording():
     import socket as socketmod
     from httpdw.config.model import Listener, MpmSettings

@@ -63,6 +63,14 @@ _int("MaxRequestsPerChild", "Apache 2.0/2.2 name of MaxConnectionsPerChild.", 0,
 
 mpm_directive("ListenBacklog", WORKER, Syntax.TAKE1, "Length of the queue of pending connections (listen(2) backlog).",
               parse=atoi_min(1, "ListenBacklog must be > 0"), default=511)
+mpm_directive("ListenTCPDeferAccept", WORKER, Syntax.TAKE1,
+              "Seconds TCP_DEFER_ACCEPT lets a connection wait for its first data before accept() sees it.",
+              parse=atoi_min(1, "ListenTCPDeferAccept must be > 0"), default=30)
+mpm_directive("AcceptFilter", "core", Syntax.TAKE2,
+              "The accept filter of a protocol: 'none' accepts at once; any other (data, dataready, httpready) "
+              "is TCP_DEFER_ACCEPT on Linux: the kernel hands over a connection once its request has arrived.",
+              parse=lambda words, node, diags: (words[0].lower(), words[1]),
+              default_doc="http and https: data (TCP_DEFER_ACCEPT)")
 mpm_directive("ListenCoresBucketsRatio", WORKER, Syntax.TAKE1,
               "CPU cores per listener bucket (SO_REUSEPORT); 0, the default, disables buckets.",
               parse=atoi_min(1, "ListenCoresBucketsRatio must be > 0"), default=0)
