@@ -80,8 +80,6 @@ def server_signature(words: list[str], node: Any, diags: Any) -> str:
     return word
 
 
-
-
 def options(words: list[str], node: Any, diags: Any) -> tuple[int | None, int, int]:
     """Options -> (absolute set or None, added, removed), as core.c's set_options reads them.
 
