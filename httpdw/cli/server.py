@@ -98,7 +98,7 @@ def start(opts: CliOptions, config: ServerConfig, load: Loader, factory_for: Fac
 
     def make_parent(on_ready=None, startup_fd: int = 2) -> Parent:
         return Parent(config, reload=lambda first: load(opts, first), factory_for=factory_for,
-                      command_line=command_line(), timing=timing or Timing(), on_ready=on_ready,
+                      command_line=command_line(), timing=Timing() if timing is None else timing, on_ready=on_ready,
                       title=f"httpdw: parent -f {config.config_file}",
                       startup_fd=startup_log if startup_log is not None else startup_fd,
                       startup_level=opts.log_level)
