@@ -16,7 +16,6 @@ Each pushed connection consumes one token, so the connections queued never outnu
 from __future__ import annotations
 
 import queue
-import threading
 
 _IDLE, _WAKE, _END = "idle", "wake", None
 
@@ -29,9 +28,6 @@ class FdQueue:
         self._work: queue.SimpleQueue = queue.SimpleQueue()
         self._reserved = False          # the listener holds a token it has not used yet
         self._terminated = False
-        self._waiting_workers = 0
-        self._count_lock = threading.Lock()
-        self._workers_seen = 0
 
     def wait_for_idler(self, timeout: float, stop=lambda: False) -> bool:
         """Listener: block until a worker is idle (and reserve it).
@@ -61,14 +57,8 @@ class FdQueue:
 
     def pop(self):
         """Worker: become idle and wait for a connection; None once the queue is terminated."""
-        with self._count_lock:
-            self._waiting_workers += 1
         self._idle.put(_IDLE)
-        try:
-            return self._work.get()
-        finally:
-            with self._count_lock:
-                self._waiting_workers -= 1
+        return self._work.get()
 
     def terminate(self, workers: int) -> None:
         """Graceful exit: connections already queued are still served (FIFO), then each of the
@@ -87,6 +77,6 @@ class FdQueue:
 
     @property
     def idlers(self) -> int:
-        """Workers waiting for a connection right now (for tests and diagnostics)."""
-        with self._count_lock:
-            return self._waiting_workers
+        """Idle workers the listener has not reserved yet (for tests and diagnostics; a pending
+        wake() counts as one until the listener sees it)."""
+        return self._idle.qsize()

@@ -47,6 +47,9 @@ _W_REQUEST_FIELDS = struct.Struct("=dd Q d 64s 64s 128s")
 _W_CONN_COUNTERS = struct.Struct("=I Q")
 _W_ACCESS_FIELDS = struct.Struct("=QQ I Q QQ dd Q d")
 _W_CLIENT = _W_START + 8 + 8 + 8 + 8
+_W_CLIENT_FIELD = struct.Struct("=64s")   # (pads with NULs)
+#: server names as the scoreboard stores them (a handful per config, asked on every request)
+_vhost_names: dict[str, bytes] = {}
 
 
 def _text(raw: bytes) -> str:
@@ -288,6 +291,7 @@ class WorkerSlot:
         self.my_bytes_served = prev[8]
         self.duration_us = 0
         self.request_started = 0.0
+        self._client, self._client_raw = "", b""
         _WORKER.pack_into(board.mem, self.offset, b"S", os.getpid(), generation, 0, 0, 0, 0,
                           self.my_access_count, self.my_bytes_served, 0.0, 0.0, 0, time.time(),
                           b"", b"", prev[15])
@@ -303,18 +307,21 @@ class WorkerSlot:
         self.conn_count = 0
         self.conn_bytes = 0
         _W_CONN_COUNTERS.pack_into(self.board.mem, self.offset + _W_ACCESS + 16, 0, 0)
-        self._write_client(client)
-
-    def _write_client(self, client: str) -> None:
-        off = self.offset + _W_CLIENT
-        self.board.mem[off:off + 64] = _fixed(client, 64).ljust(64, b"\0")
+        # encoded once per connection: every request of it records the same client
+        self._client, self._client_raw = client, _fixed(client, 64)
+        _W_CLIENT_FIELD.pack_into(self.board.mem, self.offset + _W_CLIENT, self._client_raw)
 
     def begin_request(self, request_line: str, client: str, vhost: str) -> None:
-        self.request_started = time.time()
+        self.request_started = now = time.time()
         self.set_state(api.BUSY_WRITE)
-        _W_REQUEST_FIELDS.pack_into(self.board.mem, self.offset + _W_START, self.request_started, 0.0,
-                                    self.duration_us, self.request_started, _fixed(client, 64),
-                                    _fixed(vhost, 64), _fixed(request_line, 128))
+        client_raw = self._client_raw if client == self._client else _fixed(client, 64)
+        vhost_raw = _vhost_names.get(vhost)
+        if vhost_raw is None:
+            vhost_raw = _fixed(vhost, 64)
+            if len(_vhost_names) < 1024:
+                _vhost_names[vhost] = vhost_raw
+        _W_REQUEST_FIELDS.pack_into(self.board.mem, self.offset + _W_START, now, 0.0, self.duration_us, now,
+                                    client_raw, vhost_raw, _fixed(request_line, 128))
 
     def end_request(self, bytes_sent: int) -> None:
         now = time.time()
