@@ -18,7 +18,7 @@ from httpdw.cli.isolated_load import IsolatedLoader
 from httpdw.cli.server import load_with_check
 from httpdw.mpm.parent import LoadedConfig
 
-from cli_helpers import REPO, minimal, run_process
+from cli_helpers import REPO, SAMPLES, minimal, run_process
 
 #: a config with a bit of everything the site model holds: vhosts, sections with regexes, aliases, an
 #: include, a worker adjustment warning and an ignored directive (messages to carry over)
@@ -69,6 +69,12 @@ def test_a_config_loaded_in_the_loader_process_equals_one_loaded_here(server_roo
     assert calls_here == [], "the result did not pickle, so it was loaded in-process (keep ServerConfig picklable)"
     limits = (here.config.mpm.server_limit, here.config.mpm.thread_limit)
     assert IsolatedLoader(load_with_check)(opts, limits) == load_with_check(opts, limits)
+
+
+@pytest.mark.parametrize("sample", ["httpd.conf", "worker-2.0.conf", "mistakes.conf"])
+def test_the_samples_load_the_same_in_the_loader_process(sample):
+    opts = CliOptions(config_file=str(SAMPLES / sample))
+    assert IsolatedLoader(load_with_check)(opts, None) == load_with_check(opts, None)
 
 
 def test_errors_come_back_with_their_file_and_line(server_root, write_conf):
