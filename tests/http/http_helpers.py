@@ -269,3 +269,30 @@ def stop_processes(procs) -> None:
             p.wait(timeout=15)
         except subprocess.TimeoutExpired:
             p.kill()
+
+
+def real_server_config(root, port: int, body: str = "") -> "os.PathLike":
+    """Write root/httpd.conf for the real server (`python -m httpdw`): the worker module line, Listen on
+    127.0.0.1:port, pid file and error log under root/logs (created), ServerName, then `body`."""
+    from pathlib import Path
+    root = Path(root)
+    (root / "logs").mkdir(exist_ok=True)
+    conf = root / "httpd.conf"
+    conf.write_text(f"""ServerRoot {root}
+LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
+Listen 127.0.0.1:{port}
+PidFile {root}/logs/httpd.pid
+ErrorLog {root}/logs/error_log
+ServerName localhost
+""" + body)
+    return conf
+
+
+def read_to_eof(sock: socket.socket) -> bytes:
+    """Everything the peer sends until it closes (the socket's own timeout bounds each wait)."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from http_helpers import free_port, get
+from http_helpers import free_port, get, real_server_config
 
 REPO = Path(__file__).resolve().parents[2]
 ROTATELOGS = shutil.which("rotatelogs") or "/usr/bin/rotatelogs"
@@ -47,17 +47,10 @@ def loggers_of(root: Path) -> list[psutil.Process]:
 
 def test_rotatelogs_receives_combined_lines(tmp_path):
     port = free_port()
-    for d in ("logs", "htdocs", "rot"):
+    for d in ("htdocs", "rot"):
         (tmp_path / d).mkdir()
     (tmp_path / "htdocs" / "a.txt").write_text("a\n")
-    conf = tmp_path / "httpd.conf"
-    conf.write_text(f"""ServerRoot {tmp_path}
-LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
-Listen 127.0.0.1:{port}
-PidFile {tmp_path}/logs/httpd.pid
-ErrorLog {tmp_path}/logs/error_log
-ServerName localhost
-StartServers 1
+    conf = real_server_config(tmp_path, port, f"""StartServers 1
 DocumentRoot {tmp_path}/htdocs
 LogFormat "%h %l %u %t \\"%r\\" %>s %O \\"%{{Referer}}i\\" \\"%{{User-Agent}}i\\"" combined
 CustomLog "|{ROTATELOGS} -l {tmp_path}/rot/access.%Y%m%d 86400" combined

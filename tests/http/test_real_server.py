@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from http_helpers import free_port, get, raw
+from http_helpers import free_port, get, raw, real_server_config
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -33,17 +33,9 @@ def wait_for(predicate, timeout: float = 10.0) -> bool:
 
 def test_graceful_restart_reopens_access_logs(tmp_path):
     port = free_port()
-    (tmp_path / "logs").mkdir()
     (tmp_path / "htdocs").mkdir()
     (tmp_path / "htdocs" / "a.txt").write_text("a\n")
-    conf = tmp_path / "httpd.conf"
-    conf.write_text(f"""ServerRoot {tmp_path}
-LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
-Listen 127.0.0.1:{port}
-PidFile {tmp_path}/logs/httpd.pid
-ErrorLog {tmp_path}/logs/error_log
-ServerName localhost
-StartServers 1
+    conf = real_server_config(tmp_path, port, f"""StartServers 1
 DocumentRoot {tmp_path}/htdocs
 LogFormat "%>s %U" short
 CustomLog {tmp_path}/logs/access_log short
@@ -122,17 +114,9 @@ def test_timeouts_free_the_only_worker_thread(tmp_path):
 def _single_worker_server(tmp_path, extra: str = "") -> tuple[int, Path]:
     """A config with one child of one worker thread, Timeout and KeepAliveTimeout 1 s."""
     port = free_port()
-    (tmp_path / "logs").mkdir(exist_ok=True)
     (tmp_path / "htdocs").mkdir(exist_ok=True)
     (tmp_path / "htdocs" / "a.txt").write_text("a\n")
-    conf = tmp_path / "httpd.conf"
-    conf.write_text(f"""ServerRoot {tmp_path}
-LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
-Listen 127.0.0.1:{port}
-PidFile {tmp_path}/logs/httpd.pid
-ErrorLog {tmp_path}/logs/error_log
-ServerName localhost
-ServerLimit 1
+    conf = real_server_config(tmp_path, port, f"""ServerLimit 1
 StartServers 1
 ThreadLimit 1
 ThreadsPerChild 1

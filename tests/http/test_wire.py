@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from http_helpers import FakeSlot, Site
+from http_helpers import FakeSlot, Site, read_to_eof
 from httpdw.http.wire import Wire, configure_listener, inherited, timeval
 from httpdw.mpm.api import ConnectionContext
 
@@ -171,13 +171,7 @@ def _serve_one(handler, request: bytes) -> tuple[float, bytes, socket.socket]:
     handler(ctx)
     took = time.monotonic() - started
     client.settimeout(2)
-    data = b""
-    while True:
-        chunk = client.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    return took, data, client
+    return took, read_to_eof(client), client
 
 
 def _handler(site, extra: str = ""):
