@@ -103,6 +103,7 @@ class Request:
         self.continue_sent = False
         self.internal = 0
         self.fast_key: str | None = None
+        self.host_server: Server | None = None   #: the server the Host header picked
         self.now = 0.0
         self.status_orig = 0
 
@@ -287,7 +288,10 @@ class Connection:
         else:
             return self.error(req, 400)
         req.query = query if "?" in target else None
-        req.server = req.host_server if host == req.host else self.h.site.select(self.local_ip, self.local_port, host)
+        if host == req.host and req.host_server is not None:
+            req.server = req.host_server
+        else:
+            req.server = self.h.site.select(self.local_ip, self.local_port, host)
         req.host = host
         self.bind_server(req)
         srv = req.server
