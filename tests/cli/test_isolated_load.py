@@ -196,11 +196,36 @@ print(json.dumps({{"heavy": heavy, "vhosts": len(loaded.config.site.vhosts), "me
 
 
 def test_k_start_with_a_broken_config_prints_file_and_line(server_root, write_conf):
-    conf = write_conf(minimal(server_root, "StartServers 2\nNoSuchDirective here\n"))
-    result = run_process("-f", conf, "-k", "start")
+    body = "StartServers 2\nNoSuchDirective here\n"
+    conf = write_conf(minimal(server_root, body, listen=f"127.0.0.1:{_free_port()}"))
+    try:
+        result = run_process("-f", conf, "-k", "start")
+    finally:
+        _stop_if_started(server_root / "logs" / "httpd.pid")
     assert result.code == 1
-    assert f"(line {minimal(server_root).count(chr(10)) + 2} of {conf})" in result.stderr, result.stderr
+    assert f"(line {Path(conf).read_text().count(chr(10))} of {conf})" in result.stderr, result.stderr
     assert "Traceback" not in result.output
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop_if_started(pid_file: Path) -> None:
+    """Should the config ever start after all, the detached server must not outlive the test."""
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    _wait(lambda: not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower(),
+          15, "the server to stop")
 
 
 def _get(port: int) -> bytes:
@@ -227,10 +252,7 @@ def _wait(predicate, timeout: float, what: str):
 
 @pytest.mark.slow
 def test_graceful_restart_with_a_broken_config_logs_file_and_line_and_keeps_serving(server_root, write_conf):
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     (server_root / "htdocs" / "index.html").write_text("hello\n")
     body = (f"DocumentRoot {server_root}/htdocs\nStartServers 1\nThreadsPerChild 5\nMinSpareThreads 1\n"
             f"MaxSpareThreads 10\nMaxRequestWorkers 10\nServerLimit 2\n")
