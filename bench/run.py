@@ -27,6 +27,7 @@ from hdwbench.servers import KINDS  # noqa: E402
 from hdwbench.workloads import Timing  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent   #: the checkout the httpdw server runs from
 
 
 def comma_list(allowed: tuple[str, ...] | list[str]):
@@ -65,6 +66,14 @@ def missing_tools(workloads: list[str]) -> list[str]:
     return sorted(tool for tool in needed if not shutil.which(tool))
 
 
+def compile_httpdw() -> None:
+    """Byte-compile the checkout's httpdw once, as installing its wheel does: otherwise, with
+    PYTHONDONTWRITEBYTECODE set (as on this project's machines), every server start would compile it
+    from source and W6's start-up time would measure the compiler."""
+    import compileall
+    compileall.compile_dir(str(ROOT / "httpdw"), quiet=1)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out_dir = args.out or RESULTS / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
@@ -96,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     skipped = {name: why for name in args.servers if (why := KINDS[name].missing())}
     plan = Plan(args.workloads, args.servers, rounds, timing, quick=args.quick, skipped=skipped)
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    compile_httpdw()
     if os.geteuid() != 0:
         print("note: not root: PSS/USS may be unreadable for children that switch user")
     return execute(plan, out_dir, command.strip())
