@@ -449,10 +449,16 @@ class Parent:
             action = self.next_signal_action()
             if action:
                 return action
-            if time.monotonic() >= next_tick:
+            now = time.monotonic()
+            if now >= next_tick:
                 if not self.tick():
                     return "fatal"
-                next_tick = time.monotonic() + self.timing.maintenance_interval
+                # the next tick one interval after this one was due, not after it ended: under load a
+                # tick (scoreboard snapshot, forks) takes tens of ms, which would otherwise add up and
+                # slow the pool's growth by that much per step
+                next_tick += self.timing.maintenance_interval
+                if next_tick <= time.monotonic():
+                    next_tick = time.monotonic() + self.timing.maintenance_interval
 
     def tick(self) -> bool:
         """Once per interval: owed children, else maintenance. False when the server must stop (AH02325)."""
