@@ -453,12 +453,7 @@ class Parent:
             if now >= next_tick:
                 if not self.tick():
                     return "fatal"
-                # the next tick one interval after this one was due, not after it ended: under load a
-                # tick (scoreboard snapshot, forks) takes tens of ms, which would otherwise add up and
-                # slow the pool's growth by that much per step
-                next_tick += self.timing.maintenance_interval
-                if next_tick <= time.monotonic():
-                    next_tick = time.monotonic() + self.timing.maintenance_interval
+                next_tick = next_tick_after(next_tick, self.timing.maintenance_interval, time.monotonic())
 
     def tick(self) -> bool:
         """Once per interval: owed children, else maintenance. False when the server must stop (AH02325)."""
@@ -720,6 +715,15 @@ class Parent:
         except (OSError, ValueError) as e:
             log.error("could not reopen the error log %s: %s; logging continues to the old one",
                       self.config.error_log, e)
+
+
+def next_tick_after(due: float, interval: float, now: float) -> float:
+    """When the maintenance tick after one that was due at `due` is due: on a fixed grid, one interval
+    after `due` rather than after the tick ended - under load a tick (scoreboard snapshot, forks) takes
+    tens of ms, which would otherwise add up and slow every step of the pool's growth. A tick that
+    overran the whole interval restarts the grid from `now`."""
+    following = due + interval
+    return following if following > now else now + interval
 
 
 def freeze_heap_for_fork() -> None:

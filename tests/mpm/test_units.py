@@ -431,3 +431,12 @@ def test_hard_restart_reset_clears_used_records():
     board.reset_workers(threads=2)
     snap = board.snapshot()
     assert {w.state for row in snap.workers for w in row} == {"."} and snap.processes[0].pid == 0
+
+
+def test_maintenance_ticks_stay_on_a_one_second_grid():
+    from httpdw.mpm.parent import next_tick_after
+    # a tick due at 10.0 that ran until 10.3 (forks under load): the next is due at 11.0, not 11.3
+    assert next_tick_after(10.0, 1.0, 10.3) == 11.0
+    assert next_tick_after(11.0, 1.0, 11.02) == 12.0
+    # a tick that overran its whole interval restarts the grid from now
+    assert next_tick_after(10.0, 1.0, 11.5) == 12.5
