@@ -296,3 +296,13 @@ def read_to_eof(sock: socket.socket) -> bytes:
         if not chunk:
             return data
         data += chunk
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    """Poll `predicate` every 0.1 s until it is true (True) or `timeout` s have passed (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from http_helpers import free_port, get, real_server_config
+from http_helpers import free_port, get, real_server_config, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 ROTATELOGS = shutil.which("rotatelogs") or "/usr/bin/rotatelogs"
@@ -24,15 +24,6 @@ pytestmark = [pytest.mark.slow,
 
 COMBINED = re.compile(r'127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
                       r'"GET /a\.txt\?rotated=1 HTTP/1\.1" 200 \d+ "http://ref\.example/" "rotate-test"')
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def loggers_of(root: Path) -> list[psutil.Process]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from http_helpers import free_port, get, raw, real_server_config
+from http_helpers import free_port, get, raw, real_server_config, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -20,15 +20,6 @@ def httpdw(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.run([sys.executable, "-m", "httpdw", *args], capture_output=True, text=True, timeout=60,
                           env=env, cwd=str(cwd))
-
-
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_graceful_restart_reopens_access_logs(tmp_path):
