@@ -22,13 +22,17 @@ import struct
 _TIMEVAL = struct.Struct("@ll")
 #: SO_RCVTIMEO of 0 means "wait forever": the shortest wait the kernel can do stands in for zero
 _SHORTEST = 0.001
+#: Apache takes any Timeout (`Timeout 99999999999999999999` passes apache2 -t); beyond ~68 years the
+#: kernel waits forever anyway, and a larger number would not fit the struct
+_LONGEST = float(2 ** 31 - 1)
 
 
 def timeval(seconds: float) -> bytes:
-    """`seconds` as the struct timeval SO_RCVTIMEO/SO_SNDTIMEO take (at least 1 ms: 0 would mean never)."""
+    """`seconds` as the struct timeval SO_RCVTIMEO/SO_SNDTIMEO take (at least 1 ms: 0 would mean never;
+    at most ~68 years)."""
     packed = _timevals.get(seconds)
     if packed is None:
-        clamped = max(float(seconds), _SHORTEST)
+        clamped = min(max(float(seconds), _SHORTEST), _LONGEST)
         whole = int(clamped)
         packed = _TIMEVAL.pack(whole, int(round((clamped - whole) * 1_000_000)))
         if len(_timevals) < 64:     # the configured timeouts; a head's remaining time is not worth keeping

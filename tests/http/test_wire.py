@@ -45,6 +45,22 @@ def test_timeval_packs_seconds_and_microseconds_and_never_zero():
     # 0 would mean "wait forever" to the kernel: the shortest wait stands in for it
     assert struct.unpack("@ll", timeval(0)) == (0, 1000)
     assert struct.unpack("@ll", timeval(-3)) == (0, 1000)
+    # Apache accepts any Timeout; a huge one is "forever" to the kernel and must still pack
+    assert struct.unpack("@ll", timeval(1e20)) == (2 ** 31 - 1, 0)
+
+
+def test_a_huge_timeout_still_serves(site):
+    from http_helpers import raw
+    site.write("a.txt", "hello\n")
+    site.start("DocumentRoot {docroot}\nTimeout 99999999999999999999\nKeepAliveTimeout 9223372036854775807\n")
+    handler = site.factory(None)
+    with socket.socket() as lst:
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        handler.configure_listener(lst)                     # (what each child does)
+        assert handler.listener_timeouts is not None
+    answer = raw(site.port, b"GET /a.txt HTTP/1.0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"hello\n")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux copies these options to accepted sockets")
