@@ -34,7 +34,8 @@ from httpdw.mpm.build import server_built, server_version
 from httpdw.mpm.child import APEXIT_CHILDFATAL, APEXIT_CHILDSICK, POD_GRACEFUL, POD_RESTART, ChildSpec, child_main
 from httpdw.mpm.listeners import NO_LISTENERS, BoundListener, ListenError, bind_all
 from httpdw.mpm.loaded_config import LoadedConfig
-from httpdw.mpm.maintenance import HOLD_OFF_CYCLES, Limits, MaintenanceState, perform_idle_server_maintenance
+from httpdw.mpm.maintenance import (HOLD_OFF_CYCLES, Decision, Limits, MaintenanceState,
+                                    perform_idle_server_maintenance)
 from httpdw.mpm.mutex import DEFAULT as DEFAULT_MUTEX, AcceptMutex, lock_file_path, mechanism_for
 from httpdw.mpm.privs import malloc_trim
 from httpdw.mpm.scoreboard import Scoreboard, ScoreboardError
@@ -108,7 +109,6 @@ class Parent:
         self.maint = MaintenanceState()
         self.remaining_to_start = 0
         self.successive_kills = 0
-        self.sick_child_detected = False
         self.shutting_down = False
         self.ready_pending = False
         self.ready_deadline = 0.0
@@ -372,7 +372,6 @@ class Parent:
                   rec.generation, status)
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == APEXIT_CHILDSICK:
             # a resource shortage (EMFILE on accept...): spawn slowly; fatal if no child ever got going
-            self.sick_child_detected = True
             self.maint.sick_child_detected = True   # the maintenance forks no more while no child was healthy
             self.maint.idle_spawn_rate = 1
         if self.shutting_down or rec.slot >= self.settings.daemons_limit:
@@ -460,16 +459,15 @@ class Parent:
         if self.remaining_to_start > 0:
             self.start_children(self.remaining_to_start)
             self.remaining_to_start = 0   # Apache: the rest is the maintenance's business
-        else:
-            self.maintain()
-            if self.sick_child_detected and not self.maint.had_healthy_child:
-                log.log(55, "AH02325: A resource shortage or other unrecoverable failure was encountered before "
-                            "any child process initialized successfully... httpdw is exiting!")
-                return False
+        elif self.maintain().give_up:
+            log.log(55, "AH02325: A resource shortage or other unrecoverable failure was encountered before "
+                        "any child process initialized successfully... httpdw is exiting!")
+            return False
         self.publish_globals(restart=False)
         return True
 
-    def maintain(self) -> None:
+    def maintain(self) -> Decision:
+        """One round of perform_idle_server_maintenance, carried out; returns its decision."""
         assert self.board is not None
         s = self.settings
         limits = Limits(s.daemons_limit, s.threads_per_child, s.min_spare_threads, s.max_spare_threads,
@@ -484,6 +482,7 @@ class Parent:
                 self.tell(rec, POD_GRACEFUL)
         for slot in decision.spawn_slots:
             self.make_child(slot)
+        return decision
 
     def _child_in_slot(self, slot: int) -> ChildRecord | None:
         for rec in self.children.values():
