@@ -135,6 +135,8 @@ CODES: dict[str, str] = {
     "HDW0112": "a deprecated or obsolete directive",
     "HDW0113": "an .htaccess file where AllowOverride allows one: httpdw does not read .htaccess, "
                "so requests below it fail closed (500)",
+    "HDW0114": "an <If>/<ElseIf>/<Else> block: httpdw does not evaluate expressions, so requests it could "
+               "apply to fail closed (500)",
     # worker rules
     "HDW0201": "the result would differ under Apache 2.0's parse-time checks (directive order)",
     "HDW0202": "a start-time floor or clamp changes the effective value",

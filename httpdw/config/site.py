@@ -490,6 +490,10 @@ class _Builder:
                 # could change who may see what, so requests it might apply to fail closed
                 patch.append(("unsupported", f"<{node.name} {node.args}> at {node.pos} (expressions are "
                                              "not implemented)"))
+                self.diags.warning("HDW0114", f"<{node.name}> expressions are not evaluated by httpdw: requests "
+                                   "its block could apply to answer 500", node.pos,
+                                   hint="express the condition with <Directory>/<Files>/<Location> sections or "
+                                        "Require rules, or keep this config for Apache")
                 return True
             if key in ("limit", "limitexcept"):
                 limit = (frozenset(w.upper() for w in node.words()), key == "limitexcept")

@@ -228,3 +228,11 @@ def test_accept_filters_become_tcp_defer_accept_per_protocol(root):
     assert load(root, "AcceptFilter http none\n").config.mpm.defer_accept_for("http") == 0
     bad = load(root, "ListenTCPDeferAccept 0\n")
     assert not bad.ok and [d.message for d in bad.diagnostics if d.is_error] == ["ListenTCPDeferAccept must be > 0"]
+
+
+def test_if_blocks_are_warned_as_failing_closed(root):
+    result = load(root, f'DocumentRoot "{root}"\n<If "%{{HTTP_HOST}} == \'a\'">\n    Require all denied\n</If>\n'
+                        '<Else>\n    Require all granted\n</Else>\n')
+    assert result.ok and result.config is not None      # a warning: the server starts, these requests get 500
+    warns = [d for d in result.diagnostics.warnings if d.code == "HDW0114"]
+    assert [w.pos.line for w in warns] == [4, 7] and "answer 500" in warns[0].message
