@@ -225,10 +225,26 @@ def test_pipelined_bytes_behind_a_closing_request_are_lingered_on(site):
 
 # -- how a large file is sent: sendfile, memory maps (the default), or reads ------------------------------
 
-@pytest.mark.parametrize("switches", ["", "EnableMMAP Off\n", "EnableSendfile On\n", "EnableSendfile On\nEnableMMAP Off\n"])
-def test_large_files_and_ranges_are_sent_whole_by_every_path(site, switches):
+@pytest.mark.parametrize("switches, path", [("", "mmap"), ("EnableMMAP Off\n", "read"),
+                                            ("EnableSendfile On\n", "sendfile"),
+                                            ("EnableSendfile On\nEnableMMAP Off\n", "sendfile")])
+def test_large_files_and_ranges_are_sent_whole_by_every_path(site, switches, path, monkeypatch):
+    import mmap as mmap_mod
     from http_helpers import raw
 
+    used = {"mmap": 0, "sendfile": 0}
+    real_mmap, real_sendfile = mmap_mod.mmap, os.sendfile
+
+    def counting_mmap(*args, **kw):
+        used["mmap"] += 1
+        return real_mmap(*args, **kw)
+
+    def counting_sendfile(*args):
+        used["sendfile"] += 1
+        return real_sendfile(*args)
+
+    monkeypatch.setattr(mmap_mod, "mmap", counting_mmap)
+    monkeypatch.setattr(os, "sendfile", counting_sendfile)
     # larger than one memory map (4 MiB) and not a multiple of the page size
     data = os.urandom((9 << 20) + 12345)
     site.write("big.bin", data)
@@ -241,3 +257,6 @@ def test_large_files_and_ranges_are_sent_whole_by_every_path(site, switches):
     answer = raw(site.port, b"GET /big.bin HTTP/1.0\r\nRange: bytes=%d-%d\r\n\r\n" % (first, last), timeout=20)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 206 ") and body == data[first:last + 1]
+    # the path the switches choose was really taken: 3 maps for the whole file, 2 for the range
+    assert used == {"mmap": 5 if path == "mmap" else 0, "sendfile": used["sendfile"] if path == "sendfile" else 0}
+    assert path != "sendfile" or used["sendfile"] >= 2
