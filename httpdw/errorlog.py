@@ -28,9 +28,12 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess   # at run time imported only where a piped log is started
 
 #: Apache's levels mapped onto Python's numeric levels (higher = more severe). NOTICE sits between
 #: WARNING and INFO; trace1..trace8 sit below DEBUG.
@@ -301,6 +304,7 @@ class PipedLogger:
 
     def spawn(self) -> None:
         """Start the program with the pipe's read end as its stdin (through /bin/sh, as `|$` in Apache)."""
+        import subprocess   # here: only a piped ErrorLog needs it, and every serving process would hold it
         self.proc = subprocess.Popen(["/bin/sh", "-c", self.command], stdin=self.read_fd, close_fds=True)
         self.pid = self.proc.pid
         self.started = time.monotonic()
@@ -327,6 +331,7 @@ class PipedLogger:
         self._close_read_end()
         if self.proc is None:
             return
+        import subprocess   # already loaded by spawn()
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

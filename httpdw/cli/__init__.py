@@ -6,8 +6,9 @@
     httpdw -V | -v | -M | -L | -S
     httpdw status [--once] [--format json]
 
-This module only parses the command line into `CliOptions` and dispatches; the work is in
-httpdw.cli.configtest, httpdw.cli.server, httpdw.cli.info and httpdw.cli.status.
+This module only turns the parsed command line into `CliOptions` and dispatches; the work is in
+httpdw.cli.configtest, httpdw.cli.server, httpdw.cli.info and httpdw.cli.status. The options are declared
+in httpdw.cli.options; the click command built from them is in httpdw.cli.click_command.
 """
 from __future__ import annotations
 
@@ -15,23 +16,24 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-import click
+from httpdw.cli.options import K_ACTIONS, WORD_ACTIONS, parse_serving_argv  # noqa: F401 - K_/WORD_ re-exported
 
 #: Where httpdw looks for its config when -f is not given (shown by -V as SERVER_CONFIG_FILE).
 DEFAULT_CONFIG_FILE = "httpd.conf"
-
-K_ACTIONS = ("start", "stop", "restart", "graceful", "graceful-stop", "configtest")
-WORD_ACTIONS = ("configtest", "status") + K_ACTIONS
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 
 def __getattr__(name: str):
     """DEFAULT_SERVER_ROOT (the compiled-in ServerRoot, -V's HTTPD_ROOT) lives in the config loader, which
-    imports the lark grammar: loaded only when asked for, so `httpdw status` and -k stop start faster."""
+    imports the lark grammar: loaded only when asked for, so `httpdw status` and -k stop start faster.
+    `command` (the click command) is loaded only when asked for too: see main()."""
     if name == "DEFAULT_SERVER_ROOT":
         from httpdw.config.loader import DEFAULT_SERVER_ROOT
         return DEFAULT_SERVER_ROOT
+    if name == "command":
+        from httpdw.cli.click_command import command
+        return command
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -66,49 +68,18 @@ class CliOptions:
         return f if os.path.isabs(f) else os.path.join(root, f)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.argument("action", required=False, type=click.Choice(WORD_ACTIONS), metavar="[configtest|status]")
-@click.option("-f", "config_file", metavar="FILE", help="Config file (default: the compiled-in path, see -V).")
-@click.option("-d", "server_root", metavar="DIR", help="ServerRoot to use before the config sets one.")
-@click.option("-D", "defines", metavar="NAME", multiple=True, help="Define NAME for <IfDefine> (FOREGROUND: do not detach).")
-@click.option("-C", "directives_before", metavar="DIRECTIVE", multiple=True, help="Process DIRECTIVE before reading the config.")
-@click.option("-c", "directives_after", metavar="DIRECTIVE", multiple=True, help="Process DIRECTIVE after reading the config.")
-@click.option("-e", "log_level", metavar="LEVEL", help="LogLevel for the start-up messages.")
-@click.option("-E", "startup_log", metavar="FILE", help="Log start-up errors to FILE.")
-@click.option("-k", "k_action", metavar="ACTION", help="start | stop | restart | graceful | graceful-stop | configtest")
-@click.option("-t", "test_config", is_flag=True, help="Check the config and exit (same as `configtest`).")
-@click.option("-S", "show_vhosts", is_flag=True, help="Show the parsed virtual-host settings.")
-@click.option("-L", "list_directives", is_flag=True, help="List every directive httpdw knows.")
-@click.option("-M", "list_modules", is_flag=True, help="List the modules httpdw provides.")
-@click.option("-l", "list_static", is_flag=True, help="List the compiled-in modules (same as -M).")
-@click.option("-V", "show_build", is_flag=True, help="Show the build settings.")
-@click.option("-v", "show_version", is_flag=True, help="Show the version.")
-@click.option("-X", "single_process", is_flag=True, help="Debug mode: one child, in the foreground.")
-@click.option("--envvars", metavar="FILE", help="Read `export NAME=value` lines (Debian's envvars) into the environment.")
-@click.option("--strict", is_flag=True, help="configtest: warnings fail too.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text",
-              help="configtest/status output format.")
-@click.option("--effective", is_flag=True, help="configtest: print the effective MPM values and the rules that changed them.")
-@click.option("--once", is_flag=True, help="status: print one snapshot and exit.")
-def command(action, k_action, test_config, show_vhosts, list_directives, list_modules, list_static,
-            show_build, show_version, **kw):
-    """httpdw: Apache's worker MPM in Python. Run with -f FILE -k start, or -D FOREGROUND."""
+def run_params(params: dict) -> int:
+    """Run what a parsed command line (click's parameters, or httpdw.cli.options' same ones) asks for."""
     opts = CliOptions(
-        config_file=kw["config_file"], server_root=kw["server_root"], defines=list(kw["defines"]),
-        directives_before=list(kw["directives_before"]), directives_after=list(kw["directives_after"]),
-        envvars=kw["envvars"], log_level=kw["log_level"], startup_log=kw["startup_log"],
-        strict=kw["strict"], output_format=kw["output_format"], effective=kw["effective"],
-        once=kw["once"], single_process=kw["single_process"],
+        config_file=params["config_file"], server_root=params["server_root"], defines=list(params["defines"]),
+        directives_before=list(params["directives_before"]), directives_after=list(params["directives_after"]),
+        envvars=params["envvars"], log_level=params["log_level"], startup_log=params["startup_log"],
+        strict=params["strict"], output_format=params["output_format"], effective=params["effective"],
+        once=params["once"], single_process=params["single_process"],
     )
-    if k_action is not None and k_action not in K_ACTIONS:
-        click.echo(f"httpdw: illegal option -- k {k_action}", err=True)
-        click.echo(command.get_usage(click.get_current_context()), err=True)
-        sys.exit(EXIT_USAGE)
-    if action and k_action and action != k_action:
-        raise click.UsageError(f"both '{action}' and '-k {k_action}' given")
-    what = action or k_action
-    sys.exit(dispatch(opts, what, test_config, show_vhosts, list_directives, list_modules or list_static,
-                      show_build, show_version))
+    return dispatch(opts, params["action"] or params["k_action"], params["test_config"], params["show_vhosts"],
+                    params["list_directives"], params["list_modules"] or params["list_static"],
+                    params["show_build"], params["show_version"])
 
 
 def dispatch(opts: CliOptions, what: str | None, test_config: bool, show_vhosts: bool, list_directives: bool,
@@ -139,5 +110,21 @@ def dispatch(opts: CliOptions, what: str | None, test_config: bool, show_vhosts:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    command.main(args=argv, prog_name="httpdw")
+    """Console-script entry point.
+
+    A command line that starts or signals a server is parsed without click (httpdw.cli.options says why:
+    the serving parent and its children would otherwise all hold click); every other one goes to click."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    params = parse_serving_argv(args)
+    if params is None:
+        __getattr__("command").main(args=args, prog_name="httpdw")
+        return
+    try:
+        code = run_params(params)
+    except (EOFError, KeyboardInterrupt):   # as click's main() does, so both paths end alike
+        print("\nAborted!", file=sys.stderr)
+        code = 1
+    except BrokenPipeError:   # stdout closed by the reader (`httpdw -k stop | head -0`): quietly, as click
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at exit's flush
+        code = 1
+    sys.exit(code)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
-import subprocess
 import threading
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import subprocess   # at run time imported only where a piped log is started
 
 log = logging.getLogger("httpdw.http.accesslog")
 
@@ -389,6 +390,8 @@ class AccessLog:
 
 def spawn_piped_logger(target: str) -> subprocess.Popen | None:
     """`|cmd` and `|$cmd` run through /bin/sh, `||cmd` directly (mod_log_config / ap_open_piped_log)."""
+    import shlex        # here: only piped logs need these two, and every serving process would hold them
+    import subprocess
     cmd = target[1:]
     direct = cmd.startswith("|")
     if direct or cmd.startswith("$"):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from importlib import resources
 
 log = logging.getLogger("httpdw.http.mime")
 
@@ -35,6 +34,7 @@ def load_types(path: str | None) -> dict[str, str]:
                 return parse_mime_types(f.read())
         except OSError as e:
             log.error("AH01597: could not open mime types config file %s: %s; using httpdw's default", path, e)
+    from importlib import resources     # here: most configs name their TypesConfig; serving processes skip it
     return parse_mime_types(resources.files("httpdw").joinpath("data", "mime.types").read_text(encoding="latin-1"))
 
 

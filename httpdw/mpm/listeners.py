@@ -43,15 +43,23 @@ def _addresses(listener: Listener) -> list[tuple]:
             candidates.append((socket.AF_INET6, ("::", listener.port, 0, 0)))
         candidates.append((socket.AF_INET, ("0.0.0.0", listener.port)))
         return candidates
-    infos = socket.getaddrinfo(listener.host, listener.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    infos = socket.getaddrinfo(_resolver_name(listener.host), listener.port, type=socket.SOCK_STREAM,
+                               flags=socket.AI_PASSIVE)
     return [(family, addr) for family, _, _, _, addr in infos]
+
+
+def _resolver_name(host: str) -> str | bytes:
+    """The host as getaddrinfo should get it: ASCII names (nearly all) as bytes, since for a str it IDNA-encodes
+    every name, even "127.0.0.1", which imports encodings.idna with the stringprep and unicodedata tables into
+    the parent and so into every child. For ASCII, the IDNA encoding is these very bytes."""
+    return host.encode("ascii") if host.isascii() else host
 
 
 def bind_one(listener: Listener, settings: MpmSettings) -> BoundListener:
     """Create, configure, bind and listen one socket. Raises ListenError with Apache's wording."""
     try:
         candidates = _addresses(listener)
-    except socket.gaierror as e:
+    except (socket.gaierror, UnicodeError) as e:   # UnicodeError: a name IDNA cannot encode (an empty label)
         raise ListenError(f"AH00077: alloc_listener: failed to set up sockaddr for {listener.host}: {e}") from e
     last: OSError | None = None
     for family, addr in candidates:

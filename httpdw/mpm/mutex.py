@@ -22,7 +22,6 @@ file description, so an inherited descriptor would be shared).
 from __future__ import annotations
 
 import fcntl
-import multiprocessing
 import os
 
 MECHANISMS = {
@@ -52,6 +51,7 @@ class AcceptMutex:
         self._fd = -1
         self._sem = None
         if mechanism == "posixsem":
+            import multiprocessing  # here: only posixsem uses it, and every child would inherit it
             self._sem = multiprocessing.Lock()
         else:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)

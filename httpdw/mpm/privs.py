@@ -7,7 +7,6 @@ that makes the parent stop instead of forking in a loop.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import grp
 import os
@@ -86,7 +85,8 @@ def _libc() -> ctypes.CDLL | None:
     try:
         return ctypes.CDLL(None, use_errno=True)   # the running process's own symbols include libc's
     except OSError:
-        name = ctypes.util.find_library("c")
+        from ctypes.util import find_library  # here: it brings shutil, tempfile, bz2, lzma ... along
+        name = find_library("c")
         return ctypes.CDLL(name, use_errno=True) if name else None
 
 

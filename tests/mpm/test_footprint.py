@@ -1,0 +1,199 @@
+"""The serving processes import only what serving needs (benchmark W6: the idle footprint).
+
+Every module the serving parent imports is resident in it and, since children are forked from it, in
+every child too. These tests run the real start path (the lean command-line parser, the isolated config
+loader, the engine, the real HTTP handler) and check by module *name* that what only the command line,
+configtest, piped logs, rare mutexes or error paths need never reaches the parent or a child that has
+served requests. Memory numbers are the benchmark's business (bench/), not the tests'.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .mpm_helpers import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+#: modules the serving processes must not hold, and who would have brought them
+NOT_IN_SERVING = {
+    "click": "the command line (parsed by httpdw.cli.options when it starts a server)",
+    "uuid": "click",
+    "platform": "click (through uuid)",
+    "gettext": "click",
+    "html": "html.escape in the error pages (httpdw.http.errors.esc replaces it)",
+    "html.entities": "html",
+    "subprocess": "piped logs only (imported where one is started)",
+    "shlex": "piped access logs only",
+    "multiprocessing": "the posixsem accept mutex only",
+    "ctypes.util": "libc lookup fallback only",
+    "shutil": "ctypes.util",
+    "tempfile": "ctypes.util",
+    "bz2": "ctypes.util (through shutil)",
+    "lzma": "ctypes.util (through shutil)",
+    "importlib.resources": "the shipped mime.types, only when no TypesConfig is readable",
+    "encodings.idna": "getaddrinfo on a str host name (listeners pass ASCII names as bytes)",
+    "stringprep": "encodings.idna",
+    "lark": "the config grammar (the config is read in a short-lived loader process)",
+    "httpdw.config.loader": "the config loader process",
+    "httpdw.config.registry": "the config loader process",
+    "httpdw.config.check": "the config loader process",
+}
+
+#: runs the real server in the foreground; the handler factory and the handlers are the real ones,
+#: wrapped (through cli.server.run's test parameter) to write the child's module list after each
+#: connection; the parent writes its own once the server has stopped
+SERVE = r"""
+import itertools, os, sys
+conf, out = sys.argv[1], sys.argv[2]
+from httpdw.cli import CliOptions, parse_serving_argv
+from httpdw.cli import server
+
+def dump(name):
+    with open(os.path.join(out, name + ".tmp"), "w") as f:
+        f.write("\n".join(sorted(sys.modules)))
+    os.replace(os.path.join(out, name + ".tmp"), os.path.join(out, name))
+
+class Handler:
+    counter = itertools.count(1)
+    def __init__(self, inner):
+        self.inner = inner
+    def __call__(self, ctx):
+        try:
+            self.inner(ctx)
+        finally:
+            dump(f"child.{next(self.counter)}")
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+class Factory:
+    def __init__(self, inner):
+        self.inner = inner
+    def __call__(self, info):
+        return Handler(self.inner(info))
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+params = parse_serving_argv(["-f", conf, "-D", "FOREGROUND"])
+assert params is not None, "a foreground start must not need click"
+opts = CliOptions(config_file=params["config_file"], defines=list(params["defines"]))
+code = server.run(opts, None, _factory_for=lambda config: Factory(server.http_handler_factory(config)))
+dump("parent")
+sys.exit(code)
+"""
+
+
+def _get(port: int, path: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        return data
+
+
+def _wait_file(path: Path, proc: subprocess.Popen, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"{path.name} was not written; server stderr: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.05)
+
+
+def _config(root: Path, port: int) -> Path:
+    (root / "logs").mkdir()
+    (root / "htdocs").mkdir()
+    (root / "htdocs" / "a.txt").write_text("a\n")
+    (root / "mime.types").write_text("text/plain\ttxt\n")
+    conf = root / "httpd.conf"
+    conf.write_text(f"""ServerRoot {root}
+LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
+Listen 127.0.0.1:{port}
+PidFile {root}/logs/httpd.pid
+ErrorLog {root}/logs/error_log
+ServerName localhost
+ServerLimit 1
+StartServers 1
+ThreadsPerChild 4
+MaxRequestWorkers 4
+MinSpareThreads 1
+MaxSpareThreads 4
+TypesConfig {root}/mime.types
+DocumentRoot {root}/htdocs
+""")
+    return conf
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+@pytest.fixture(scope="module")
+def interpreter_modules() -> set[str]:
+    """What this interpreter has loaded before any httpdw code runs (site and its .pth files may import
+    some of NOT_IN_SERVING themselves: those are not httpdw's doing)."""
+    done = subprocess.run([sys.executable, "-c", "import sys; print(*sys.modules)"], env=_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def serving_modules(tmp_path_factory) -> dict[str, set[str]]:
+    """{"parent": modules, "child": modules} of a real server that answered a file and a 404."""
+    root = tmp_path_factory.mktemp("footprint")
+    out = root / "modules"
+    out.mkdir()
+    out.chmod(0o1777)   # a child that dropped privileges writes here too
+    port = free_port()
+    conf = _config(root, port)
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, str(conf), str(out)], env=_env(), cwd=str(root),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                first = _get(port, "/a.txt")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the server did not start: {proc.stderr.read().decode()[-2000:]}")
+                time.sleep(0.05)
+        second = _get(port, "/missing.txt")
+        assert first.startswith(b"HTTP/1.1 200 ") and second.startswith(b"HTTP/1.1 404 ")
+        _wait_file(out / "child.2", proc)
+        proc.send_signal(signal.SIGTERM)
+        _wait_file(out / "parent", proc)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)
+    return {who: set((out / name).read_text().split()) for who, name in (("parent", "parent"), ("child", "child.2"))}
+
+
+@pytest.mark.parametrize("who", ["parent", "child"])
+def test_serving_process_holds_none_of_the_rare_path_modules(serving_modules, interpreter_modules, who):
+    modules = serving_modules[who]
+    assert "httpdw.http.connection" in modules and "httpdw.mpm.parent" in modules   # it really served
+    imported = modules - interpreter_modules
+    held = {name: why for name, why in NOT_IN_SERVING.items() if name in imported}
+    assert not held, f"the serving {who} imported: {held}"
+
+
+def test_rare_path_modules_still_load_where_they_are_needed():
+    """The lazy imports are real: the command line still has click, and configtest still reads configs."""
+    code = ("import sys; from httpdw.cli import command; from httpdw.http.errors import esc; "
+            "from httpdw.http.accesslog import spawn_piped_logger; "
+            "assert 'click' in sys.modules; assert esc('<a href=\"x\">&</a>') == "
+            "'&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;'; "
+            "p = spawn_piped_logger('||/bin/true'); p.stdin.close(); p.wait(5); assert p.returncode == 0")
+    done = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
