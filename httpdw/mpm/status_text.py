@@ -8,7 +8,6 @@ whole milliseconds.
 """
 from __future__ import annotations
 
-import html
 import os
 import time
 from dataclasses import dataclass
@@ -31,6 +30,15 @@ MODE_WORDS = {
     api.BUSY_WRITE: "Write", api.BUSY_KEEPALIVE: "Keepalive", api.BUSY_LOG: "Logging", api.BUSY_DNS: "DNS lookup",
     api.CLOSING: "Closing", api.GRACEFUL: "Graceful", api.IDLE_KILL: "Dying",
 }
+
+
+def escape_html(text: str) -> str:
+    """html.escape(text) (& < > " and '), without the html module: this page is rendered in a child that
+    may have dropped privileges (User) and so cannot import a stdlib module it has not loaded before
+    the fork (the interpreter may live where only root can read), and the html module (with its entity
+    table) is not worth loading into every serving process for five replacements."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+            .replace("'", "&#x27;"))
 
 
 def apr_g(value: float) -> str:
@@ -211,7 +219,7 @@ def html_page(snap: api.ScoreboardSnapshot, host: str | None = None, extended: b
     load = os.getloadavg() if load is None else load
     up = int(now - snap.restart_time)
     c = counters(snap)
-    esc = html.escape
+    esc = escape_html
     out = ['<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">',
            "<html><head>", "<title>Apache Status</title>", "</head><body>",
            f"<h1>Apache Server Status for {esc(host)} (via {esc(via or host)})</h1>", "",
@@ -295,8 +303,8 @@ def _thread_table(snap: api.ScoreboardSnapshot, now: float) -> str:
                 f"<td>{w.times_user + w.times_system:.2f}</td><td>{since}</td><td>{req_ms}</td>"
                 f"<td>{w.duration_us // 1000}</td><td>{w.conn_bytes / 1024:.1f}</td>"
                 f"<td>{w.bytes_served / 1048576:.2f}</td><td>{w.my_bytes_served / 1048576:.2f}\n</td>"
-                f"<td>{html.escape(w.client)}</td><td>http/1.1</td><td nowrap>{html.escape(w.vhost)}</td>"
-                f"<td nowrap>{html.escape(w.request)}</td></tr>\n")
+                f"<td>{escape_html(w.client)}</td><td>http/1.1</td><td nowrap>{escape_html(w.vhost)}</td>"
+                f"<td nowrap>{escape_html(w.request)}</td></tr>\n")
     return head + "\n".join(rows) + "\n</table>"
 
 
@@ -316,6 +324,6 @@ def _server_details(snap: api.ScoreboardSnapshot, now: float) -> str:
                 f"{w.my_access_count} [{mode}] u{apr_g(w.times_user)} s{apr_g(w.times_system)} cu0 cs0\n"
                 f" {since} {req_ms} {w.duration_us // 1000}({_bytes_words(w.conn_bytes)}|"
                 f"{_bytes_words(w.bytes_served)}|{_bytes_words(w.my_bytes_served)})\n"
-                f" <i>{html.escape(w.client)} {{{html.escape(w.request)}}}</i> <i>(http/1.1)</i> "
-                f"<b>[{html.escape(w.vhost)}]</b><br />\n")
+                f" <i>{escape_html(w.client)} {{{escape_html(w.request)}}}</i> <i>(http/1.1)</i> "
+                f"<b>[{escape_html(w.vhost)}]</b><br />\n")
     return "\n".join(parts)

@@ -48,8 +48,8 @@ NOT_IN_SERVING = {
 }
 
 #: runs the real server in the foreground; the handler factory and the handlers are the real ones,
-#: wrapped (through cli.server.run's test parameter) to write the child's module list after each
-#: connection; the parent writes its own once the server has stopped
+#: wrapped (through cli.server.run's test parameter) to write the child's module list when it starts
+#: and after each connection; the parent writes its own once the server has stopped
 SERVE = r"""
 import itertools, os, sys
 conf, out = sys.argv[1], sys.argv[2]
@@ -77,6 +77,7 @@ class Factory:
     def __init__(self, inner):
         self.inner = inner
     def __call__(self, info):
+        dump("child.start")   # after fork and privilege drop, before any request
         return Handler(self.inner(info))
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -90,9 +91,16 @@ sys.exit(code)
 """
 
 
-def _get(port: int, path: str) -> bytes:
+#: what the child serves before its modules are compared: a file, a 404, a conditional GET, mod_status
+REQUESTS = [("/a.txt", "", b"200"), ("/missing.txt", "", b"404"),
+            ("/a.txt", "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n", b"200"),
+            ("/a.txt", "If-Modified-Since: Sat, 01 Jan 2005 00:00:00 GMT\r\n", b"304"),
+            ("/server-status", "", b"200"), ("/server-status?auto", "", b"200")]
+
+
+def _get(port: int, path: str, headers: str = "") -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n{headers}Connection: close\r\n\r\n".encode())
         data = b""
         while chunk := s.recv(65536):
             data += chunk
@@ -111,10 +119,12 @@ def _config(root: Path, port: int) -> Path:
     (root / "logs").mkdir()
     (root / "htdocs").mkdir()
     (root / "htdocs" / "a.txt").write_text("a\n")
+    os.utime(root / "htdocs" / "a.txt", (946684800, 946684800))    # 2000-01-01: older than REQUESTS' dates
     (root / "mime.types").write_text("text/plain\ttxt\n")
     conf = root / "httpd.conf"
     conf.write_text(f"""ServerRoot {root}
 LoadModule mpm_worker_module /usr/lib/apache2/modules/mod_mpm_worker.so
+LoadModule status_module /usr/lib/apache2/modules/mod_status.so
 Listen 127.0.0.1:{port}
 PidFile {root}/logs/httpd.pid
 ErrorLog {root}/logs/error_log
@@ -127,6 +137,10 @@ MinSpareThreads 1
 MaxSpareThreads 4
 TypesConfig {root}/mime.types
 DocumentRoot {root}/htdocs
+ExtendedStatus On
+<Location "/server-status">
+    SetHandler server-status
+</Location>
 """)
     return conf
 
@@ -147,7 +161,7 @@ def interpreter_modules() -> set[str]:
 
 @pytest.fixture(scope="module")
 def serving_modules(tmp_path_factory) -> dict[str, set[str]]:
-    """{"parent": modules, "child": modules} of a real server that answered a file and a 404."""
+    """{"parent": modules, "child.start": modules, "child": modules} of a real server that answered REQUESTS."""
     root = tmp_path_factory.mktemp("footprint")
     out = root / "modules"
     out.mkdir()
@@ -166,9 +180,11 @@ def serving_modules(tmp_path_factory) -> dict[str, set[str]]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the server did not start: {proc.stderr.read().decode()[-2000:]}")
                 time.sleep(0.05)
-        second = _get(port, "/missing.txt")
-        assert first.startswith(b"HTTP/1.1 200 ") and second.startswith(b"HTTP/1.1 404 ")
-        _wait_file(out / "child.2", proc)
+        assert first.startswith(b"HTTP/1.1 200 ")
+        for path, headers, status in REQUESTS[1:]:
+            answer = _get(port, path, headers)
+            assert answer.startswith(b"HTTP/1.1 " + status + b" "), (path, headers, answer[:300])
+        _wait_file(out / f"child.{len(REQUESTS)}", proc)
         proc.send_signal(signal.SIGTERM)
         _wait_file(out / "parent", proc)
         proc.wait(timeout=15)
@@ -176,7 +192,8 @@ def serving_modules(tmp_path_factory) -> dict[str, set[str]]:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
-    return {who: set((out / name).read_text().split()) for who, name in (("parent", "parent"), ("child", "child.2"))}
+    names = {"parent": "parent", "child.start": "child.start", "child": f"child.{len(REQUESTS)}"}
+    return {who: set((out / name).read_text().split()) for who, name in names.items()}
 
 
 @pytest.mark.parametrize("who", ["parent", "child"])
@@ -197,3 +214,11 @@ def test_rare_path_modules_still_load_where_they_are_needed():
             "p = spawn_piped_logger('||/bin/true'); p.stdin.close(); p.wait(5); assert p.returncode == 0")
     done = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_child_imports_no_library_module_while_serving(serving_modules):
+    """A child may have dropped privileges (User), and the interpreter's own library may be readable by root
+    only (a pyenv under /root): a standard-library module first imported in a child would then fail, so
+    every request path must find its modules loaded before the fork. (httpdw's own modules are readable.)"""
+    late = serving_modules["child"] - serving_modules["child.start"]
+    assert {name for name in late if name.split(".")[0] != "httpdw"} == set()
