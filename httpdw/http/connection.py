@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from httpdw.config.site import OPT_FOLLOW_SYMLINKS, OPT_INDEXES, OPT_SYMLINKS_IF_OWNER, DirConf, Server, Site
-from httpdw.http import access, autoindex
+from httpdw.http import access, autoindex, quickcalls
 from httpdw.http.accesslog import LogRecord
 from httpdw.http.errors import DROPS_CONNECTION, error_page, signature
 from httpdw.http.mapping import MapError, Walker, redirect_for, request_path, translate
@@ -29,7 +29,7 @@ from httpdw.http.mime import file_meta
 from httpdw.http.parser import BODY_CHUNKED, BodyReader, Head, ParseError, check_limits, find_head_end, \
     RequestParser, skip_blank_lines
 from httpdw.http.response import DateCache, status_bytes
-from httpdw.http.static import FileCache, if_range_ok, meets_conditions, multipart_parts, parse_ranges
+from httpdw.http.static import FileCache, FileEntry, if_range_ok, meets_conditions, multipart_parts, parse_ranges
 from httpdw.http.wire import Wire, configure_listener, inherited
 
 log = logging.getLogger("httpdw.http.connection")
@@ -412,19 +412,28 @@ class Connection:
     def fast_file(self, req: Request, hit: tuple) -> Response | None:
         """A path seen before that mapped to a plain file anyone may read: skip decoding, mapping
         and access checks (all decided by the path alone) if it is still a regular file."""
-        uri, filename, conf = hit
-        try:
-            st = os.stat(filename)
-        except OSError:
-            return None
-        if not stat_mod.S_ISREG(st.st_mode):
-            return None
+        uri, filename, conf, encoded = hit
+        # served before, so its inode is cached: a statx that keeps the GIL cannot wait
+        key = quickcalls.file_key(encoded)
+        entry = None
+        if key is not None:
+            if not stat_mod.S_ISREG(key[0]):
+                return None
+            entry = self.h.files.lookup(filename, conf, key[1:])
+        if entry is None:
+            try:
+                st = os.stat(filename)
+            except OSError:
+                return None
+            if not stat_mod.S_ISREG(st.st_mode):
+                return None
+            entry = self.h.files.get(filename, st, conf)
         req.uri = uri
         req.conf = conf
         req.filename = filename
         req.record.uri = uri
         req.record.query = req.query
-        return self.file_response(req, filename, st)
+        return self.file_response(req, filename, entry)
 
     def remember_fast(self, req: Request, uri: str, filename: str) -> None:
         """Let the next request for the same path take fast_file(), when nothing but the path decides."""
@@ -436,7 +445,9 @@ class Connection:
         fast = req.rt.fast
         if len(fast) >= 4096:
             fast.clear()
-        fast[req.fast_key] = (uri, filename, conf)
+        encoded = os.fsencode(filename)
+        if b"\0" not in encoded:
+            fast[req.fast_key] = (uri, filename, conf, encoded)
 
     def htaccess_present(self, req: Request, filename: str, root: str, is_dir: bool) -> bool:
         """AllowOverride lets .htaccess change this directory: httpdw reads none, so it fails closed."""
@@ -510,7 +521,7 @@ class Connection:
             return self.error(req, 404)      # a file requested as a directory: path info
         if file_meta(os.path.basename(filename), conf, self.h.types)[3] is None:
             self.remember_fast(req, uri, filename)
-        return self.file_response(req, filename, st)
+        return self.file_response(req, filename, self.h.files.get(filename, st, req.conf))
 
     def directory(self, req: Request, uri: str, dirpath: str) -> Response:
         conf = req.conf
@@ -578,11 +589,10 @@ class Connection:
             return self.h.status_response(req, self)
         if handler not in (None, "default-handler", "default_handler"):
             return self.error(req, 500)
-        return self.file_response(req, filename, st)
+        return self.file_response(req, filename, self.h.files.get(filename, st, req.conf))
 
-    def file_response(self, req: Request, filename: str, st: os.stat_result) -> Response:
+    def file_response(self, req: Request, filename: str, entry: FileEntry) -> Response:
         conf = req.conf
-        entry = self.h.files.get(filename, st, conf)
         fields = req.head.fields
         now = req.now
         etag = entry.etag(now)

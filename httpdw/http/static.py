@@ -64,6 +64,12 @@ class FileCache:
         self.entries: dict[tuple[str, int], FileEntry] = {}
         self.lock = threading.Lock()
 
+    def lookup(self, path: str, conf, key: tuple[int, int, int]) -> FileEntry | None:
+        """The entry of `path` under `conf` if the file is still the one it describes:
+        key = (st_ino, st_size, st_mtime_ns) of a fresh stat."""
+        entry = self.entries.get((path, id(conf)))
+        return entry if entry is not None and entry.key == key else None
+
     def get(self, path: str, st: os.stat_result, conf) -> FileEntry:
         key = (path, id(conf))
         entry = self.entries.get(key)

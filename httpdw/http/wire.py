@@ -12,12 +12,18 @@ the socket already has and touches it only when a request needs something else.
 The semantics are Apache's Timeout: the limit bounds each wait for the client (a read that gets
 nothing, a write that makes no progress), not a whole transfer. A timed-out kernel wait surfaces as
 EAGAIN on a blocking socket; `Wire` turns it into TimeoutError, as a Python socket timeout would be.
+
+A read whose data is already there, a write the socket buffer takes at once and the close are made
+first without releasing the GIL (httpdw.http.quickcalls); only a call that would wait goes through
+the socket, releasing the GIL for the wait.
 """
 from __future__ import annotations
 
 import os
 import socket
 import struct
+
+from httpdw.http import quickcalls
 
 _TIMEVAL = struct.Struct("@ll")
 #: SO_RCVTIMEO of 0 means "wait forever": the shortest wait the kernel can do stands in for zero
@@ -72,13 +78,16 @@ def inherited(sock: socket.socket, expected: tuple[float, float]) -> bool:
 class Wire:
     """A blocking socket whose every wait is bounded by a timeout the kernel enforces."""
 
-    __slots__ = ("sock", "recv_timeout", "send_timeout", "nodelay")
+    __slots__ = ("sock", "recv_timeout", "send_timeout", "nodelay", "quick_recv")
 
     def __init__(self, sock: socket.socket, timeouts: tuple[float, float] | None = None) -> None:
         """`timeouts`: the (receive, send) timeouts the socket already has (inherited from its
         listener), or None when it has none yet: then it gets TCP_NODELAY here and its timeouts
         before its first read or write."""
         self.sock = sock
+        # a new connection's request is usually there already (TCP_DEFER_ACCEPT); once a read finds
+        # nothing (a keep-alive client waits for our answer first) the next ones would mostly miss too
+        self.quick_recv = True
         if sock.gettimeout() is not None:   # a Python-level timeout would bring back poll() per call
             sock.settimeout(None)
         if timeouts is None:
@@ -100,6 +109,11 @@ class Wire:
 
     def recv(self, size: int, timeout: float) -> bytes:
         """Up to `size` bytes; b"" when the client closed; TimeoutError after `timeout` s of silence."""
+        if self.quick_recv:
+            data = quickcalls.recv(self.sock.fileno(), size)
+            if data is not None:
+                return data
+            self.quick_recv = False
         if timeout != self.recv_timeout:
             self.set_recv_timeout(timeout)
         try:
@@ -108,6 +122,11 @@ class Wire:
             raise TimeoutError("timed out waiting for the client") from None
 
     def sendall(self, data: bytes, timeout: float) -> None:
+        sent = quickcalls.send(self.sock.fileno(), data)
+        if sent is not None:
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
         if timeout != self.send_timeout:
             self.set_send_timeout(timeout)
         try:
@@ -139,7 +158,9 @@ class Wire:
         self.sock.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
-        self.sock.close()
+        fd = self.sock.detach()     # the socket object forgets it: closing it later does nothing
+        if fd >= 0 and not quickcalls.close(fd):
+            os.close(fd)
 
 
 def _set_nodelay(sock: socket.socket) -> bool:

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from http_helpers import get, parse_responses, raw
+from httpdw.http import quickcalls
 
 BASIC = """
 DocumentRoot {docroot}
@@ -332,3 +333,30 @@ def test_servername_with_https_scheme_gives_https_redirects(site):
     site.start(BASIC + "ServerName https://secure.example\nUseCanonicalName On\n")
     resp = get(site.port, "/d")
     assert resp.status == 301 and resp.header("Location") == "https://secure.example/d/"
+
+
+def test_a_file_served_before_is_looked_at_again_on_every_request(site, monkeypatch):
+    """Repeated paths take the fast path (a GIL-keeping statx, the cached entry): a changed, replaced,
+    or removed file must still be noticed at once, as Apache stats on every request."""
+    path = site.write("page.txt", "first\n", mtime=1_600_000_000)
+    site.start(BASIC.replace("Options Indexes", "Options Indexes FollowSymLinks"))   # (the fast path needs it)
+    first = get(site.port, "/page.txt")
+    assert first.status == 200 and first.body == b"first\n"
+    looked = []
+    real_file_key = quickcalls.file_key
+    monkeypatch.setattr(quickcalls, "file_key", lambda p: looked.append(p) or real_file_key(p))
+    assert get(site.port, "/page.txt").header("ETag") == first.header("ETag")
+    assert looked == [os.fsencode(path)]                                          # a fast-path hit
+    site.write("page.txt", "other\n", mtime=1_600_000_001)                        # same size, new mtime
+    changed = get(site.port, "/page.txt")
+    assert changed.body == b"other\n" and changed.header("ETag") != first.header("ETag")
+    site.write("page.txt", "much longer now\n", mtime=1_600_000_001)              # new size, same mtime
+    assert get(site.port, "/page.txt").body == b"much longer now\n"
+    os.remove(path)
+    assert get(site.port, "/page.txt").status == 404
+    os.mkdir(path)
+    moved = get(site.port, "/page.txt")
+    assert moved.status == 301 and moved.header("Location").endswith("/page.txt/")
+    os.rmdir(path)
+    os.symlink(site.write("target.txt", "through a link\n"), path)                 # FollowSymLinks is on
+    assert get(site.port, "/page.txt").body == b"through a link\n"

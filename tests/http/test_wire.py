@@ -3,6 +3,7 @@ lingering close the connection skips only when the client itself ended the conne
 from __future__ import annotations
 
 import os
+import select
 import socket
 import struct
 import sys
@@ -75,17 +76,57 @@ def test_accepted_sockets_inherit_nodelay_and_timeouts_from_the_listener(listene
         assert server.gettimeout() is None          # blocking: no poll() before each call
 
 
-def test_a_socket_without_inherited_options_gets_them_before_its_first_use(listener):
+def test_a_socket_without_inherited_options_gets_them_before_its_first_wait(listener):
     client, server = _pair(listener)
     with client, server:
         wire = Wire(server, None)
         assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
         client.sendall(b"x")
-        assert wire.recv(10, 3.0) == b"x"
+        _wait_readable(server)
+        assert wire.recv(10, 3.0) == b"x"           # already there: no wait, so no timeout needed
+        later = threading.Timer(0.2, client.sendall, (b"z",))
+        later.start()
+        assert wire.recv(10, 3.0) == b"z"           # had to wait: with the timeout set first
+        later.join()
         assert _rcvtimeo(server) == (3, 0)
         wire.sendall(b"y", 4.0)
-        assert _sndtimeo(server) == (4, 0)
         assert client.recv(1) == b"y"
+
+
+def test_a_write_the_buffer_cannot_take_at_once_waits_with_the_timeout_and_times_out(listener):
+    client, server = _stalled_pair(listener)
+    with client, server:
+        wire = Wire(server, None)
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            wire.sendall(b"w" * 200_000, 0.3)       # partly taken at once, the rest must wait
+        assert _sndtimeo(server) == (0, 300000)
+        assert time.monotonic() - started < 5.0
+
+
+def test_a_partly_taken_write_is_finished_by_the_waiting_path(listener):
+    client, server = _stalled_pair(listener)
+    data = os.urandom(200_000)
+    with client, server:
+        wire = Wire(server, None)
+        got = bytearray()
+        reader = threading.Thread(target=lambda: (time.sleep(0.2), _read_n(client, got, len(data))))
+        reader.start()
+        wire.sendall(data, 5.0)
+        reader.join(10)
+        assert bytes(got) == data
+
+
+def test_close_releases_the_descriptor_and_the_socket_object_forgets_it(listener):
+    client, server = _pair(listener)
+    with client:
+        fd = server.fileno()
+        Wire(server, None).close()
+        assert server.fileno() == -1
+        server.close()                              # nothing left to close: no error, no stray close
+        with pytest.raises(OSError):
+            os.fstat(fd)
+        assert client.recv(1) == b""                # the peer sees the end
 
 
 def test_a_python_level_timeout_is_removed(listener):
@@ -157,6 +198,11 @@ def test_sendfile_sends_the_range_and_times_out_on_a_stalled_client(listener, tm
         with pytest.raises(TimeoutError):
             wire.sendfile(f.fileno(), 0, 16 << 20, 0.3)
         assert time.monotonic() - started < 5.0
+
+
+def _wait_readable(sock: socket.socket) -> None:
+    """Until what the peer sent has arrived (loopback delivers at once, but do not rely on it)."""
+    assert select.select([sock], [], [], 5.0)[0], "nothing arrived"
 
 
 def _read_n(sock: socket.socket, into: bytearray, n: int) -> None:
