@@ -9,44 +9,58 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 if TYPE_CHECKING:
     import subprocess   # at run time imported only where a piped log is started
 
 log = logging.getLogger("httpdw.http.accesslog")
 
+_NOTHING: Mapping[str, str] = MappingProxyType({})
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class LogRecord:
-    """What a log line can show about one request (filled by the connection handler)."""
+    """What a log line can show about one request (filled by the connection handler).
 
-    __slots__ = ("client_ip", "client_port", "local_ip", "local_port", "request_line", "method", "protocol",
-                 "uri", "query", "status", "original_status", "body_bytes", "bytes_in", "bytes_out",
-                 "start", "duration", "headers_in", "headers_out", "server_name", "host_name", "canonical_port",
-                 "env", "remote_host", "filename", "keepalives", "conn_status", "user", "final_sent_nothing")
+    Every field has its default on the class: a request sets only what it knows (most requests on a
+    server without access logs would otherwise pay for thirty attributes nobody reads). The defaults
+    are immutable; a record's own values replace them, never mutate them."""
 
-    def __init__(self) -> None:
-        self.client_ip = self.local_ip = ""
-        self.client_port = self.local_port = self.canonical_port = 0
-        self.request_line = self.method = self.protocol = self.uri = ""
-        self.query: str | None = None
-        self.status = self.original_status = 0
-        self.body_bytes = self.bytes_in = self.bytes_out = 0
-        #: an ErrorDocument redirect that failed: the final request, which %b/%B describe, sent no body
-        self.final_sent_nothing = False
-        self.start = 0.0
-        self.duration = 0.0
-        self.headers_in: dict[str, str] = {}
-        self.headers_out: list[tuple[str, str]] = []   #: the response's fields, as sent
-        self.server_name = self.host_name = ""
-        self.env: dict[str, str] = {}
-        self.remote_host: str | None = None
-        self.filename = ""
-        self.keepalives = 0
-        self.conn_status = "-"
-        self.user = None
+    client_ip = local_ip = ""
+    client_port = local_port = canonical_port = 0
+    request_line = method = protocol = uri = ""
+    query: str | None = None
+    status = original_status = 0
+    body_bytes = bytes_in = bytes_out = 0
+    #: an ErrorDocument redirect that failed: the final request, which %b/%B describe, sent no body
+    final_sent_nothing = False
+    start = 0.0
+    duration = 0.0
+    headers_in: Mapping[str, str] = _NOTHING
+    #: the response's fields before Content-Type, and its Content-Type (None: not sent)
+    fields_out: Sequence[tuple[str, str]] = ()
+    content_type: str | None = None
+    server_name = host_name = ""
+    env: Mapping[str, str] = _NOTHING
+    remote_host: str | None = None
+    filename = ""
+    keepalives = 0
+    conn_status = "-"
+    user: str | None = None
+
+    @property
+    def headers_out(self) -> list[tuple[str, str]]:
+        """The response's header fields as sent (Content-Type last)."""
+        fields = list(self.fields_out)
+        if self.content_type:
+            fields.append(("Content-Type", self.content_type))
+        return fields
+
+    @headers_out.setter
+    def headers_out(self, fields: list[tuple[str, str]]) -> None:
+        self.fields_out, self.content_type = fields, None
 
 
 def escape(text: str) -> str:

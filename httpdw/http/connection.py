@@ -47,6 +47,9 @@ SENDFILE_MIN = 256 * 1024
 MMAP_LIMIT = 4 << 20          #: the largest memory map one send uses (APR_MMAP_LIMIT)
 
 
+_NO_HOST = object()
+
+
 class Response:
     """What to send: status, header fields (before Content-Length), and a body source."""
 
@@ -84,7 +87,7 @@ class Request:
     """One request being served (what handlers and the log see)."""
 
     __slots__ = ("head", "method", "server", "rt", "uri", "query", "conf", "filename", "host", "port",
-                 "fast_key", "record", "body", "expect_continue", "continue_sent", "internal", "now", "status_orig",
+                 "fast_key", "record", "body", "expect_continue", "connection", "continue_sent", "internal", "now", "status_orig",
                  "host_server")
 
     def __init__(self, head: Head):
@@ -100,6 +103,7 @@ class Request:
         self.port: int | None = None
         self.body: BodyReader | None = None
         self.expect_continue = False
+        self.connection = ""                     #: the Connection header, lower-cased ("" without one)
         self.continue_sent = False
         self.internal = 0
         self.fast_key: str | None = None
@@ -130,6 +134,8 @@ class Connection:
         self.requests = 0
         self.bytes_in = 0
         self.linger = False
+        self.last_host_header: object = _NO_HOST    #: the previous request's Host header ...
+        self.last_host: tuple = (None, None)        #: ... and (host name, server) it gave
         # blocking socket, kernel timeouts; TCP_NODELAY and the timeouts usually come from the listener
         self.wire = Wire(self.sock, handler.inherited_timeouts(self.sock))
 
@@ -218,9 +224,17 @@ class Connection:
         rec.local_ip, rec.local_port = self.local_ip, self.local_port
         req.body = BodyReader(head)
         req.expect_continue = False
-        req.host = self.host_name(head.fields.get("host"))
-        # the server the Host header picks (process() reuses it unless the target names another host)
-        req.host_server = vhost = self.h.site.select(self.local_ip, self.local_port, req.host)
+        req.connection = (head.fields.get("connection") or "").lower()
+        host_hdr = head.fields.get("host")
+        if host_hdr == self.last_host_header:
+            # a keep-alive client names the same host every time: the same name, the same server
+            req.host, vhost = self.last_host
+        else:
+            req.host = self.host_name(host_hdr)
+            # the server the Host header picks (process() reuses it unless the target names another host)
+            vhost = self.h.site.select(self.local_ip, self.local_port, req.host)
+            self.last_host_header, self.last_host = host_hdr, (req.host, vhost)
+        req.host_server = vhost
         self.ctx.slot.begin_request(head.request_line, self.client_ip, vhost.name)
         try:
             resp = self.process(req)
@@ -856,7 +870,7 @@ class Connection:
         head = req.head
         if not srv.keep_alive or resp.status in DROPS_CONNECTION or self.ctx.stopping():
             return False
-        conn = (head.fields.get("connection") or "").lower()
+        conn = req.connection
         if "close" in conn:
             return False
         if head.version == "1.0" and "keep-alive" not in conn:
@@ -878,10 +892,7 @@ class Connection:
         stop, an unread body or pipelined bytes), Apache's lingering close still runs."""
         if self.buf or not req.body.done or req.body.overran:
             return False
-        conn = req.head.fields.get("connection")
-        if conn is None:
-            return req.head.version == "1.0"
-        conn = conn.lower()
+        conn = req.connection     # ("" without the header)
         return "close" in conn or (req.head.version == "1.0" and "keep-alive" not in conn)
 
     def send(self, req: Request, resp: Response, keep: bool) -> int:
@@ -903,9 +914,8 @@ class Connection:
             out.append(b"Transfer-Encoding: chunked\r\n")
         elif resp.length is not None:
             out.append(b"Content-Length: %d\r\n" % resp.length)
-        conn = (req.head.fields.get("connection") or "").lower()
         if keep:
-            if "keep-alive" in conn:
+            if "keep-alive" in req.connection:
                 left = srv.keep_alive_max - self.requests
                 out.append(f"Keep-Alive: timeout={int(srv.keep_alive_timeout)}, max={left}\r\n".encode()
                            if srv.keep_alive_max else f"Keep-Alive: timeout={int(srv.keep_alive_timeout)}\r\n".encode())
@@ -917,7 +927,7 @@ class Connection:
         out.append(b"\r\n")
         header = b"".join(out)
         rec = req.record
-        rec.headers_out = resp.fields + [("Content-Type", resp.ctype)] if resp.ctype else resp.fields
+        rec.fields_out, rec.content_type = resp.fields, resp.ctype
         wire = self.wire
         timeout = srv.timeout
         if head_only or status in (304, 204):
