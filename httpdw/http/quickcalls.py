@@ -18,33 +18,42 @@ GIL hand-over it avoids costs more (measured: it does, several times over).
 """
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import struct
+import sys
 import threading
 
+# Linux only: the flags, AT_FDCWD and statx below are Linux's (elsewhere the ordinary calls serve)
 try:
+    if not sys.platform.startswith("linux"):
+        raise ImportError("not Linux")
     import ctypes
     _libc = ctypes.PyDLL(None, use_errno=True)
     _send = _libc.send
     _recv = _libc.recv
     _close = _libc.close
-    _statx = _libc.statx
 except (ImportError, OSError, AttributeError):   # no ctypes, no libc symbols: the ordinary calls only
     ctypes = None
     AVAILABLE = False
+    STATX_AVAILABLE = False
 else:
     AVAILABLE = True
     # no argtypes: declaring them makes ctypes convert every argument through Python (~1.5 µs a
     # call); the arguments passed are Python ints (C int), bytes and ctypes buffers (pointers)
     _send.restype = _recv.restype = ctypes.c_ssize_t
+    _statx = getattr(_libc, "statx", None)      # glibc >= 2.28
+    STATX_AVAILABLE = _statx is not None
 
-MSG_DONTWAIT = 0x40
-MSG_NOSIGNAL = 0x4000
+#: send never waits, and a peer that has gone gives EPIPE, not SIGPIPE
+_SEND_FLAGS = socket.MSG_DONTWAIT | getattr(socket, "MSG_NOSIGNAL", 0)
 #: the most one send copies while holding the GIL (a socket buffer can take megabytes)
 SEND_LIMIT = 256 * 1024
 #: the most one recv takes (what the HTTP layer asks for)
 RECV_BUFFER = 65536
-_WOULD_BLOCK = {11, 4}     # EAGAIN/EWOULDBLOCK, EINTR: the ordinary call decides
+#: the ordinary call decides (it waits with the connection's timeout, or retries)
+_WOULD_BLOCK = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR})
 _AT_FDCWD = -100
 _STATX_BASIC_STATS = 0x7FF
 # struct statx (linux/stat.h; the same layout on every architecture, unlike struct stat): stx_mask
@@ -61,7 +70,7 @@ def send(fd: int, data: bytes) -> int | None:
     it), or None when nothing could be sent without waiting. Raises OSError as socket.send would."""
     if not AVAILABLE or type(data) is not bytes or len(data) > SEND_LIMIT:
         return None
-    n = _send(fd, data, len(data), MSG_DONTWAIT | MSG_NOSIGNAL)
+    n = _send(fd, data, len(data), _SEND_FLAGS)
     if n >= 0:
         return n
     return _failed()
@@ -76,7 +85,7 @@ def recv(fd: int, size: int) -> bytes | None:
         buf = _local.recv_buf
     except AttributeError:
         buf = _local.recv_buf = ctypes.create_string_buffer(RECV_BUFFER)
-    n = _recv(fd, buf, min(size, RECV_BUFFER), MSG_DONTWAIT)
+    n = _recv(fd, buf, min(size, RECV_BUFFER), socket.MSG_DONTWAIT)
     if n >= 0:
         return ctypes.string_at(buf, n)
     return _failed()
@@ -89,7 +98,7 @@ def close(fd: int) -> bool:
         return False
     if _close(fd) < 0:
         err = ctypes.get_errno()
-        if err != 4:    # EINTR: Linux has released the descriptor anyway
+        if err != errno.EINTR:    # Linux has released the descriptor anyway
             raise OSError(err, os.strerror(err))
     return True
 
@@ -99,7 +108,7 @@ def file_key(path: bytes) -> tuple[int, int, int, int] | None:
     inode the kernel has cached (one just served): enough to tell a file unchanged. None when it must
     be asked the ordinary way (any error, or statx unavailable): the caller then calls os.stat, which
     also raises the right exception. `path` is the encoded name (os.fsencode), without NUL bytes."""
-    if not AVAILABLE:
+    if not STATX_AVAILABLE:
         return None
     try:
         buf = _local.statx_buf

@@ -360,3 +360,14 @@ def test_a_file_served_before_is_looked_at_again_on_every_request(site, monkeypa
     os.rmdir(path)
     os.symlink(site.write("target.txt", "through a link\n"), path)                 # FollowSymLinks is on
     assert get(site.port, "/page.txt").body == b"through a link\n"
+
+
+def test_the_fast_path_without_statx_asks_os_stat(site, monkeypatch):
+    """Where the GIL-keeping statx is unavailable (not Linux, an old libc) the fast path takes os.stat."""
+    site.write("page.txt", "first\n", mtime=1_600_000_000)
+    site.start(BASIC.replace("Options Indexes", "Options Indexes FollowSymLinks"))
+    assert get(site.port, "/page.txt").body == b"first\n"
+    monkeypatch.setattr(quickcalls, "STATX_AVAILABLE", False)
+    assert quickcalls.file_key(b"/") is None
+    site.write("page.txt", "second\n", mtime=1_600_000_001)
+    assert get(site.port, "/page.txt").body == b"second\n"

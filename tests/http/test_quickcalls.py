@@ -10,7 +10,7 @@ import pytest
 from httpdw.http import quickcalls
 from httpdw.http.wire import Wire
 
-pytestmark = pytest.mark.skipif(not quickcalls.AVAILABLE, reason="ctypes/libc calls unavailable here")
+pytestmark = pytest.mark.skipif(not quickcalls.STATX_AVAILABLE, reason="ctypes/libc calls unavailable here (Linux only)")
 
 
 def _key(st: os.stat_result) -> tuple[int, int, int, int]:
