@@ -129,6 +129,10 @@ CASES = [
     Case("mutex_none_accept", "Mutex none mpm-accept\n"),
     Case("mutex_ok", "Mutex default mpm-accept\n"),
     Case("graceful_timeout", "GracefulShutdownTimeout 5\nMaxConnectionsPerChild -1\n"),
+    # Timeout is read with atoi (whole seconds, no units): every one of these passes apache2 -t
+    Case("timeout_with_unit", "Timeout 100ms\n"),
+    Case("timeout_not_a_number", "Timeout abc\n"),
+    Case("timeout_negative", "Timeout -5\n"),
     # --- 2.0 names that 2.4 removed (deliberate differences)
     Case("accept_mutex_2_0", "AcceptMutex fcntl\n"),
     Case("lockfile_2_0", "LockFile logs/accept.lock\n"),

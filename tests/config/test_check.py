@@ -236,3 +236,18 @@ def test_if_blocks_are_warned_as_failing_closed(root):
     assert result.ok and result.config is not None      # a warning: the server starts, these requests get 500
     warns = [d for d in result.diagnostics.warnings if d.code == "HDW0114"]
     assert [w.pos.line for w in warns] == [4, 7] and "answer 500" in warns[0].message
+
+
+@pytest.mark.parametrize("text, seconds, warned", [
+    ("30", 30.0, False),
+    ("100ms", 100.0, True),          # no units for Timeout: atoi reads 100 (KeepAliveTimeout takes units)
+    ("5s", 5.0, True),
+    ("abc", 60.0, True),             # atoi: 0, which leaves the main server at the default
+    ("-5", 2.0 ** 31 - 1, False),    # negative: APR waits without limit (the kernel's longest wait)
+])
+def test_timeout_is_read_as_apache_reads_it(root, text, seconds, warned):
+    result = load(root, f"Timeout {text}\nKeepAliveTimeout 1500ms\n")
+    assert result.config is not None, result.diagnostics
+    assert result.config.site.main.timeout == seconds
+    assert result.config.site.main.keep_alive_timeout == 1.5
+    assert ("HDW0111" in codes(result)) == warned

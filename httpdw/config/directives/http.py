@@ -47,6 +47,17 @@ def timeout_seconds(words: list[str], node: Any, diags: Any) -> float:
     return n / 1000.0 if unit == "ms" else n * {"s": 1, "mi": 60, "min": 60, "h": 3600}[unit]
 
 
+#: APR waits without limit on a negative timeout; the kernel's longest wait (~68 years) stands in for it
+FOREVER_SECONDS = float(2 ** 31 - 1)
+
+
+def core_timeout(words: list[str], node: Any, diags: Any) -> float:
+    """Timeout as Apache's set_timeout reads it: whole seconds through atoi (unlike KeepAliveTimeout, no
+    units: `100ms` is 100 seconds and `abc` is 0, which HDW0111 points out); negative: no limit."""
+    seconds = values.atoi_value(words, node, diags)
+    return FOREVER_SECONDS if seconds < 0 else float(seconds)
+
+
 def nonneg_int(words: list[str], node: Any, diags: Any) -> int:
     """An atoi number that Apache refuses when negative ("<Name> must be a non-negative integer")."""
     n = values.atoi_value(words, node, diags)
@@ -250,8 +261,8 @@ decl("MaxKeepAliveRequests", Syntax.TAKE1, "Requests per persistent connection; 
      parse=values.atoi_value, default=100)
 decl("KeepAliveTimeout", Syntax.TAKE1, "Seconds to wait for the next request on a persistent connection.",
      parse=timeout_seconds, default=5.0)
-decl("Timeout", Syntax.TAKE1, "Seconds to wait for a client while reading a request or sending a response.",
-     parse=timeout_seconds, default=60.0)
+decl("Timeout", Syntax.TAKE1, "Seconds to wait for a client while reading a request or sending a response "
+     "(whole seconds, read with atoi as Apache does: no units).", parse=core_timeout, default=60.0)
 decl("TraceEnable", Syntax.TAKE1, "Answer TRACE requests: on, off (405), extended.", parse=trace_enable, default="on")
 decl("LimitRequestLine", Syntax.TAKE1, "Longest request line accepted (414 beyond).", parse=nonneg_int,
      default=8190, global_only=False)
