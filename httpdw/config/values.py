@@ -129,6 +129,16 @@ def c_strtol(text: str) -> tuple[int, bool]:
     return value, False
 
 
+def c_strtoi64(text: str) -> tuple[int, str, bool]:
+    """apr_strtoi64(text, &end, 10): (value, the text after the number - all of it when there is no
+    digit, as C leaves `end` at the start then -, whether it is beyond the 64-bit range (ERANGE))."""
+    value, consumed, seen = _c_digits(text)
+    if not seen:
+        return 0, text, False
+    rest = text[text.find(consumed) + len(consumed):]
+    return value, rest, not -(1 << 63) <= value <= (1 << 63) - 1
+
+
 def to_int32(value: int) -> int:
     """Keep the low 32 bits as a signed int, as the C conversion long -> int does on x86-64."""
     value &= 0xFFFFFFFF

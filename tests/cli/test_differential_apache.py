@@ -133,6 +133,17 @@ CASES = [
     Case("timeout_with_unit", "Timeout 100ms\n"),
     Case("timeout_not_a_number", "Timeout abc\n"),
     Case("timeout_negative", "Timeout -5\n"),
+    # KeepAliveTimeout takes units (ap_timeout_parameter_parse): its first letters decide, case matters
+    Case("keepalive_timeout_units", "KeepAliveTimeout 1500ms\n"),
+    Case("keepalive_timeout_sec", "KeepAliveTimeout 5sec\n"),
+    Case("keepalive_timeout_min", "KeepAliveTimeout 2min\n"),
+    Case("keepalive_timeout_negative", "KeepAliveTimeout -5\n"),
+    Case("keepalive_timeout_upper_unit", "KeepAliveTimeout 5S\n"),
+    Case("keepalive_timeout_m_alone", "KeepAliveTimeout 5m\n"),
+    Case("keepalive_timeout_word", "KeepAliveTimeout abc\n"),
+    Case("keepalive_timeout_largest", "KeepAliveTimeout 9223372036854\n"),
+    Case("keepalive_timeout_overflow", "KeepAliveTimeout 9223372036855\n"),
+    Case("keepalive_timeout_hours_overflow", "KeepAliveTimeout 2562047789h\n"),
     # --- 2.0 names that 2.4 removed (deliberate differences)
     Case("accept_mutex_2_0", "AcceptMutex fcntl\n"),
     Case("lockfile_2_0", "LockFile logs/accept.lock\n"),

@@ -251,3 +251,18 @@ def test_timeout_is_read_as_apache_reads_it(root, text, seconds, warned):
     assert result.config.site.main.timeout == seconds
     assert result.config.site.main.keep_alive_timeout == 1.5
     assert ("HDW0111" in codes(result)) == warned
+
+
+@pytest.mark.parametrize("text, seconds", [("5", 5.0), ("1500ms", 1.5), ("5sec", 5.0), ("2min", 120.0),
+                                           ("1h", 3600.0), ("+7", 7.0), (" 3", 3.0)])
+def test_keepalive_timeout_takes_apache_units(root, text, seconds):
+    result = load(root, f'KeepAliveTimeout "{text}"\n')
+    assert result.config is not None, result.diagnostics
+    assert result.config.site.main.keep_alive_timeout == seconds
+
+
+@pytest.mark.parametrize("text", ["-5", "5S", "5m", "abc", "9223372036855", "2562047789h"])
+def test_keepalive_timeout_refused_as_apache_refuses_it(root, text):
+    result = load(root, f"KeepAliveTimeout {text}\n")
+    assert result.config is None
+    assert any(d.message == "KeepAliveTimeout has wrong format" for d in result.diagnostics)

@@ -36,15 +36,23 @@ def raw_words(words: list[str]) -> list[str]:
     return split_words(" ".join(words))
 
 
+#: ap_timeout_parameter_parse's units in microseconds, told by the first letters after the number (case
+#: matters; what follows them is ignored: `5sec` is 5 seconds)
+_TIME_UNITS_US = (("ms", 1_000), ("mi", 60_000_000), ("s", 1_000_000), ("h", 3_600_000_000))
+_INTERVAL_MAX_US = (1 << 63) - 1     #: apr_interval_time_t
+
+
 def timeout_seconds(words: list[str], node: Any, diags: Any) -> float:
-    """ap_timeout_parameter_parse: a number with an optional unit (s, ms, mi, h); seconds by default."""
-    text = (words[0] if words else "").strip()
-    m = re.fullmatch(r"([0-9]+)\s*(ms|s|mi|min|h)?", text, re.I)
-    if not m:
-        values.error(diags, node, f"{values.node_name(node)} has wrong format", hint="write a number of seconds, e.g. 5")
+    """ap_timeout_parameter_parse (KeepAliveTimeout): an integer, then an optional unit - none or s:
+    seconds, ms, mi(n), h. Apache 2.4 refuses a negative value or one beyond its 64-bit microseconds."""
+    text = words[0] if words else ""
+    value, rest, overflow = values.c_strtoi64(text)
+    unit_us = 1_000_000 if not rest else next((us for unit, us in _TIME_UNITS_US if rest.startswith(unit)), None)
+    if overflow or unit_us is None or value < 0 or value * unit_us > _INTERVAL_MAX_US:
+        values.error(diags, node, f"{values.canonical_name(node)} has wrong format",
+                     hint="write a number of seconds, or one with ms, s, min or h, e.g. 5 or 500ms")
         return 0.0
-    n, unit = int(m.group(1)), (m.group(2) or "s").lower()
-    return n / 1000.0 if unit == "ms" else n * {"s": 1, "mi": 60, "min": 60, "h": 3600}[unit]
+    return value * unit_us / 1_000_000
 
 
 #: APR waits without limit on a negative timeout; the kernel's longest wait (~68 years) stands in for it
