@@ -48,6 +48,7 @@ def test_file_key_of_a_missing_or_unreadable_path_is_left_to_os_stat(tmp_path):
 @pytest.fixture
 def pair():
     a, b = socket.socketpair()
+    b.settimeout(5.0)       # a broken call fails the test instead of hanging it
     yield a, b
     a.close()
     b.close()
@@ -117,9 +118,7 @@ def test_close_releases_the_descriptor(pair):
     a, b = pair
     fd = a.detach()
     assert quickcalls.close(fd) is True
-    with pytest.raises(OSError):
-        os.fstat(fd)
-    assert b.recv(1) == b""
+    assert b.recv(1) == b""         # the end reaches the peer: its only descriptor is closed
 
 
 def test_wire_works_the_ordinary_way_without_quick_calls(pair, monkeypatch):

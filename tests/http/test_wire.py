@@ -120,13 +120,12 @@ def test_a_partly_taken_write_is_finished_by_the_waiting_path(listener):
 def test_close_releases_the_descriptor_and_the_socket_object_forgets_it(listener):
     client, server = _pair(listener)
     with client:
-        fd = server.fileno()
         Wire(server, None).close()
         assert server.fileno() == -1
         server.close()                              # nothing left to close: no error, no stray close
-        with pytest.raises(OSError):
-            os.fstat(fd)
-        assert client.recv(1) == b""                # the peer sees the end
+        # the end reaches the peer: the descriptor (the socket's only one) was really closed (os.fstat on
+        # its number could see another thread's new file)
+        assert client.recv(1) == b""
 
 
 def test_a_python_level_timeout_is_removed(listener):
