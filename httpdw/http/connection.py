@@ -87,8 +87,8 @@ class Request:
     """One request being served (what handlers and the log see)."""
 
     __slots__ = ("head", "method", "server", "rt", "uri", "query", "conf", "filename", "host", "port",
-                 "fast_key", "record", "body", "expect_continue", "connection", "continue_sent", "internal", "now", "status_orig",
-                 "host_server")
+                 "fast_key", "record", "body", "expect_continue", "connection", "continue_sent", "internal", "now",
+                 "status_orig", "host_server")
 
     def __init__(self, head: Head):
         self.head = head

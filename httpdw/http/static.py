@@ -71,9 +71,9 @@ class FileCache:
         return entry if entry is not None and entry.key == key else None
 
     def get(self, path: str, st: os.stat_result, conf) -> FileEntry:
-        key = (path, id(conf))
-        entry = self.entries.get(key)
-        if entry is not None and entry.key == (st.st_ino, st.st_size, st.st_mtime_ns):
+        """The entry of `path` under `conf` for the file `st` describes (made, and cached, when new)."""
+        entry = self.lookup(path, conf, (st.st_ino, st.st_size, st.st_mtime_ns))
+        if entry is not None:
             return entry
         entry = FileEntry(st, os.path.basename(path), conf, self.types)
         if entry.size <= SMALL_FILE:
@@ -87,7 +87,7 @@ class FileCache:
         if len(self.entries) >= MAX_ENTRIES:
             with self.lock:
                 self.entries.clear()
-        self.entries[key] = entry
+        self.entries[(path, id(conf))] = entry
         return entry
 
 
