@@ -35,16 +35,20 @@ class Plan:
         return max(self.rounds, MIN_ROUNDS_SHORT) if WORKLOADS[workload].short else self.rounds
 
     def cells(self) -> list[tuple[int, str, str]]:
-        """(round, workload, server) in run order: A B C A B C …, every server once per workload per round.
-        Extra rounds of short workloads come after the common ones, interleaved the same way."""
+        """(round, workload, server) in run order: every server once per workload per round, the order
+        rotated each round (A B C, B C A, C A B …) so that no server always runs first or always right
+        after another's load (measured: the first slot of a round was sometimes slower). Extra rounds
+        of short workloads come after the common ones, interleaved the same way."""
+        servers = [s for s in self.servers if s not in self.skipped]
         order = []
         for rnd in range(1, max(self.rounds_for(w) for w in self.workloads) + 1):
+            shift = (rnd - 1) % len(servers) if servers else 0
+            rotated = servers[shift:] + servers[:shift]
             for workload in self.workloads:
                 if rnd > self.rounds_for(workload):
                     continue
-                for server in self.servers:
-                    if server not in self.skipped:
-                        order.append((rnd, workload, server))
+                for server in rotated:
+                    order.append((rnd, workload, server))
         return order
 
     def rounds_desc(self) -> str:

@@ -79,7 +79,9 @@ def test_plan_interleaves_servers_and_gives_short_workloads_more_rounds():
     order = plan.cells()
     assert order[:4] == [(1, "W1", "httpdw"), (1, "W1", "apache-worker"), (1, "W2", "httpdw"),
                          (1, "W2", "apache-worker")]
-    assert [c for c in order if c[0] > 3] == [(4, "W2", "httpdw"), (4, "W2", "apache-worker"),
+    assert order[4:8] == [(2, "W1", "apache-worker"), (2, "W1", "httpdw"), (2, "W2", "apache-worker"),
+                          (2, "W2", "httpdw")]                      # each round starts with the next server
+    assert [c for c in order if c[0] > 3] == [(4, "W2", "apache-worker"), (4, "W2", "httpdw"),
                                               (5, "W2", "httpdw"), (5, "W2", "apache-worker")]
     assert plan.rounds_desc() == "W1: 3, W2: 5 (interleaved)"
     quick = Plan(["W1", "W2"], ["httpdw"], rounds=1, timing=Timing.quick(), quick=True)
