@@ -24,6 +24,7 @@ from httpdw.config.site import OPT_FOLLOW_SYMLINKS, OPT_INDEXES, OPT_SYMLINKS_IF
 from httpdw.http import access, autoindex, quickcalls
 from httpdw.http.accesslog import LogRecord
 from httpdw.http.errors import DROPS_CONNECTION, error_page, signature
+from httpdw.http.mapcache import MapCache
 from httpdw.http.mapping import MapError, Walker, redirect_for, request_path, translate
 from httpdw.http.mime import file_meta
 from httpdw.http.parser import BODY_CHUNKED, BodyReader, Head, ParseError, check_limits, find_head_end, \
@@ -975,18 +976,19 @@ class Connection:
             return sent
 
     def send_mapped(self, f, offset: int, count: int, timeout: float) -> int:
-        """Send from memory maps of at most MMAP_LIMIT bytes each (APR's file bucket does the same).
-        A file that shrinks under the map makes the send fail (EFAULT), as it does Apache's."""
-        size = os.fstat(f.fileno()).st_size
-        end = min(offset + count, size)
+        """Send from memory maps of at most MMAP_LIMIT bytes each (APR's file bucket does the same),
+        kept between requests by the handler's MapCache. A file that shrinks under the map makes the
+        send fail (EFAULT), as it does Apache's."""
+        st = os.fstat(f.fileno())
+        end = min(offset + count, st.st_size)
         sent = 0
         pos = offset
         while pos < end:
             start = pos - pos % mmap.ALLOCATIONGRANULARITY     # a map starts on a page boundary
             length = min(end, start + MMAP_LIMIT) - start
-            with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=start) as mapped:
-                with memoryview(mapped) as view:
-                    self.wire.sendall(view[pos - start:length], timeout)
+            mapped = self.h.maps.get(f.fileno(), st, start, length)     # kept for the next request
+            with memoryview(mapped) as view:
+                self.wire.sendall(view[pos - start:length], timeout)
             sent += start + length - pos
             pos = start + length
         return sent
@@ -1088,6 +1090,7 @@ class Handler:
         self.server_line = b"Server: " + self.banner.encode() + b"\r\n"
         self.dates = DateCache()
         self.files = FileCache(types)
+        self.maps = MapCache()
         self._runtimes: dict[int, ServerRuntime] = {}
         for server in (site.main, *site.vhosts):
             self._runtimes[id(server)] = ServerRuntime(server, logs_for.get(id(server), []))
@@ -1117,6 +1120,11 @@ class Handler:
         if self._inheritance_ok is None:
             self._inheritance_ok = inherited(sock, expected)
         return expected if self._inheritance_ok else None
+
+    def housekeeping(self) -> None:
+        """Called by the child about once a second: memory maps unused for a while are dropped (a
+        deleted file's space is freed, its descriptor closed)."""
+        self.maps.sweep()
 
     def runtime(self, server: Server) -> ServerRuntime:
         return self._runtimes[id(server)]

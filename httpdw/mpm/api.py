@@ -52,7 +52,10 @@ ConnectionHandler = Callable[[ConnectionContext], None]
 A handler object may also have a ``configure_listener(sock)`` method: the child calls it on each of its
 listening sockets before its listener thread starts, to set options the accepted sockets inherit (on
 Linux: TCP_NODELAY, SO_RCVTIMEO, SO_SNDTIMEO), so that no connection pays a system call for them. The
-listening sockets are shared by the whole server; a handler sets the same values in every child."""
+listening sockets are shared by the whole server; a handler sets the same values in every child.
+
+It may also have a ``housekeeping()`` method: the child's main thread calls it about once a second while
+the child runs (the HTTP layer drops memory maps nobody used for a while), never from a worker thread."""
 
 
 @dataclass(frozen=True)

@@ -315,6 +315,7 @@ class Child:
                     return APEXIT_CHILDSICK if self.sick else APEXIT_OK
             ready, _, _ = select.select([pod], [], [], 0.2 if self.graceful.is_set() else 1.0)
             self._publish_accounting()
+            self._handler_housekeeping()
             if not ready:
                 continue
             try:
@@ -328,6 +329,16 @@ class Child:
             self.begin_graceful("pipe of death" if order else "parent exited")
             if not order:
                 pod = self._silent_pipe()
+
+    def _handler_housekeeping(self) -> None:
+        """The handler's optional periodic work (api.ConnectionHandler), about once a second."""
+        housekeeping = getattr(self.handler, "housekeeping", None)
+        if housekeeping is None:
+            return
+        try:
+            housekeeping()
+        except Exception:  # noqa: BLE001 - a handler's bug must not end the child
+            log.error("connection handler housekeeping failed", exc_info=True)
 
     def _unblock_stuck_listener(self) -> None:
         """The listener ends the queue itself; if it is stuck (e.g. waiting for the accept mutex) for

@@ -95,6 +95,13 @@ def test_requests_are_recorded_in_the_scoreboard(make_server):
                what="connection count")
 
 
+def test_the_child_calls_the_handlers_housekeeping_about_once_a_second(make_server):
+    server = make_server(start_servers=1, threads_per_child=2).start()
+    first = int(server.get("/housekeeping"))
+    time.sleep(2.5)
+    assert 2 <= int(server.get("/housekeeping")) - first <= 4
+
+
 def test_spare_threads_grow_under_burst_and_shrink_when_idle(make_server):
     server = make_server(start_servers=1, threads_per_child=4, min_spare_threads=4, max_spare_threads=9).start()
     assert len(server.children()) == 1
