@@ -48,6 +48,8 @@ def test_timeval_packs_seconds_and_microseconds_and_never_zero():
     assert struct.unpack("@ll", timeval(-3)) == (0, 1000)
     # Apache accepts any Timeout; a huge one is "forever" to the kernel and must still pack
     assert struct.unpack("@ll", timeval(1e20)) == (2 ** 31 - 1, 0)
+    # a negative Timeout is no limit at all (config: math.inf): the kernel's longest wait
+    assert struct.unpack("@ll", timeval(float("inf"))) == (2 ** 31 - 1, 0)
 
 
 def test_a_huge_timeout_still_serves(site):

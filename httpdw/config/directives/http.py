@@ -7,6 +7,7 @@ into the diagnostics sink and never raise.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -55,15 +56,15 @@ def timeout_seconds(words: list[str], node: Any, diags: Any) -> float:
     return value * unit_us / 1_000_000
 
 
-#: APR waits without limit on a negative timeout; the kernel's longest wait (~68 years) stands in for it
-FOREVER_SECONDS = float(2 ** 31 - 1)
+#: APR waits without limit on a negative timeout (httpdw.http.wire turns it into the kernel's longest wait)
+NO_LIMIT = math.inf
 
 
 def core_timeout(words: list[str], node: Any, diags: Any) -> float:
     """Timeout as Apache's set_timeout reads it: whole seconds through atoi (unlike KeepAliveTimeout, no
     units: `100ms` is 100 seconds and `abc` is 0, which HDW0111 points out); negative: no limit."""
     seconds = values.atoi_value(words, node, diags)
-    return FOREVER_SECONDS if seconds < 0 else float(seconds)
+    return NO_LIMIT if seconds < 0 else float(seconds)
 
 
 def nonneg_int(words: list[str], node: Any, diags: Any) -> int:
