@@ -100,7 +100,7 @@ class DirConf:
         self.languages: dict[str, str] = {}
         self.handlers: dict[str, str] = {}
         self.etag_bits = ETAG_MTIME | ETAG_SIZE  # 2.3.14+: FileETag MTime Size
-        self.sendfile = False                    # 2.4 default: EnableSendfile Off
+        self.sendfile: bool | None = None        # EnableSendfile unset: sendfile on local filesystems
         self.mmap = True                         # EnableMMAP On: files are sent from a memory map
         self.error_documents: dict[int, str] = {}
         self.signature = "off"

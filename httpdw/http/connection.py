@@ -656,7 +656,7 @@ class Connection:
         else:
             resp.file = (filename, 0, entry.size)
             resp.length = entry.size
-            resp.sendfile = conf.sendfile
+            resp.sendfile = entry.sendfile
             resp.mmap = conf.mmap
         return resp
 
@@ -669,7 +669,7 @@ class Connection:
                 resp.body = entry.body[start:end + 1]
             else:
                 resp.file = (filename, start, end - start + 1)
-                resp.sendfile = conf.sendfile
+                resp.sendfile = entry.sendfile
                 resp.mmap = conf.mmap
             resp.length = end - start + 1
             return resp
@@ -948,7 +948,7 @@ class Connection:
             rec.body_bytes = len(resp.body)
             return len(header) + len(resp.body)
         path, offset, count = resp.file
-        wire.sendall(header, timeout)
+        wire.sendall(header, timeout, more=count > 0)
         sent = self.send_file(path, offset, count, timeout, resp.sendfile, resp.mmap)
         rec.body_bytes = sent
         if sent != count:
@@ -957,9 +957,10 @@ class Connection:
 
     def send_file(self, path: str, offset: int, count: int, timeout: float, use_sendfile: bool = False,
                   use_mmap: bool = False) -> int:
-        """Send part of a file as Apache's default handler does: sendfile(2) with EnableSendfile On,
-        else from a memory map (EnableMMAP On, the default: one copy, page cache to socket), else by
-        reading it. Returns the bytes sent (fewer when the file shrank meanwhile)."""
+        """Send part of a file: sendfile(2) with EnableSendfile On (or unset, on a local filesystem:
+        httpdw.http.filesystems), else from a memory map as Apache's default handler does (EnableMMAP
+        On: one copy, page cache to socket), else by reading it. Returns the bytes sent (fewer when
+        the file shrank meanwhile)."""
         with open(path, "rb") as f:
             if use_sendfile:
                 return self.wire.sendfile(f.fileno(), offset, count, timeout)

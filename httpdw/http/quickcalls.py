@@ -65,12 +65,13 @@ _STATX_KEY = struct.Struct("=I24xH2xQQ64xqI")
 _local = threading.local()
 
 
-def send(fd: int, data: bytes) -> int | None:
+def send(fd: int, data: bytes, flags: int = 0) -> int | None:
     """Send what the socket buffer takes of `data` at once: the count sent (possibly less than all of
-    it), or None when nothing could be sent without waiting. Raises OSError as socket.send would."""
+    it), or None when nothing could be sent without waiting. `flags` are added to send's (MSG_MORE).
+    Raises OSError as socket.send would."""
     if not AVAILABLE or type(data) is not bytes or len(data) > SEND_LIMIT:
         return None
-    n = _send(fd, data, len(data), _SEND_FLAGS)
+    n = _send(fd, data, len(data), _SEND_FLAGS | flags)
     if n >= 0:
         return n
     return _failed()

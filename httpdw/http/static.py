@@ -10,6 +10,7 @@ import stat as stat_mod
 import threading
 
 from httpdw.config.site import ETAG_INODE, ETAG_MTIME, ETAG_SIZE
+from httpdw.http.filesystems import sendfile_safe
 from httpdw.http.mime import file_meta, with_default_charset
 from httpdw.http.response import http_date, parse_http_date
 
@@ -22,7 +23,7 @@ class FileEntry:
     """What a static response needs about one version of one file under one directory config."""
 
     __slots__ = ("key", "size", "mtime", "etag_core", "last_modified", "ctype", "encoding", "language",
-                 "handler", "body", "lm_epoch", "block")
+                 "handler", "body", "lm_epoch", "block", "sendfile")
 
     def __init__(self, st: os.stat_result, name: str, conf, types: dict[str, str]):
         self.key = (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -36,6 +37,8 @@ class FileEntry:
         self.body: bytes | None = None
         #: the encoded entity header lines of a plain 200, once the file is old enough for a strong ETag
         self.block: bytes | None = None
+        #: send the file with sendfile(2): EnableSendfile's choice, or (unset) whether it is local
+        self.sendfile = False
 
     def etag(self, now: float) -> str | None:
         """ap_make_etag: weak (W/) when the file changed less than a second before the request."""
@@ -76,6 +79,7 @@ class FileCache:
         if entry is not None:
             return entry
         entry = FileEntry(st, os.path.basename(path), conf, self.types)
+        entry.sendfile = conf.sendfile if conf.sendfile is not None else sendfile_safe(path, st.st_dev)
         if entry.size <= SMALL_FILE:
             try:
                 with open(path, "rb") as f:

@@ -26,6 +26,8 @@ import struct
 from httpdw.http import quickcalls
 
 _TIMEVAL = struct.Struct("@ll")
+#: send(2)'s "more data follows" (Linux; 0 where there is none: the head then goes out alone)
+MSG_MORE = getattr(socket, "MSG_MORE", 0)
 #: SO_RCVTIMEO of 0 means "wait forever": the shortest wait the kernel can do stands in for zero
 _SHORTEST = 0.001
 #: Apache takes any Timeout (`Timeout 99999999999999999999` passes apache2 -t); beyond ~68 years the
@@ -121,8 +123,12 @@ class Wire:
         except BlockingIOError:
             raise TimeoutError("timed out waiting for the client") from None
 
-    def sendall(self, data: bytes, timeout: float) -> None:
-        sent = quickcalls.send(self.sock.fileno(), data)
+    def sendall(self, data: bytes, timeout: float, more: bool = False) -> None:
+        """Send all of `data`; TimeoutError after `timeout` s without progress. `more`: a body follows
+        at once (a file's head): the kernel holds the tail of `data` to fill a segment with what comes
+        next, as APR corks a socket around its headers and sendfile."""
+        flags = MSG_MORE if more else 0
+        sent = quickcalls.send(self.sock.fileno(), data, flags)
         if sent is not None:
             if sent == len(data):
                 return
@@ -130,7 +136,7 @@ class Wire:
         if timeout != self.send_timeout:
             self.set_send_timeout(timeout)
         try:
-            self.sock.sendall(data)
+            self.sock.sendall(data, flags)
         except BlockingIOError:
             raise TimeoutError("timed out writing to the client") from None
 

@@ -107,7 +107,7 @@ def test_without_enough_descriptors_nothing_is_kept(big, monkeypatch):
 def test_the_handler_keeps_maps_between_requests_and_housekeeping_ends_them(site):
     data = os.urandom((5 << 20) + 100)
     path = site.write("big.bin", data)
-    site.start("DocumentRoot {docroot}\n")
+    site.start("DocumentRoot {docroot}\nEnableSendfile Off\n")     # unset, a local file goes by sendfile
     handler = site.server.handler
     for _ in range(2):
         answer = raw(site.port, b"GET /big.bin HTTP/1.0\r\n\r\n", timeout=20)

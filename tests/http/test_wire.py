@@ -270,14 +270,21 @@ def test_pipelined_bytes_behind_a_closing_request_are_lingered_on(site):
         assert took >= 0.45, took
 
 
-# -- how a large file is sent: sendfile, memory maps (the default), or reads ------------------------------
+# -- how a large file is sent: sendfile, memory maps (Apache's default), or reads -------------------------
 
-@pytest.mark.parametrize("switches, path", [("", "mmap"), ("EnableMMAP Off\n", "read"),
+@pytest.mark.parametrize("switches, path", [("", "local? sendfile: mmap"), ("EnableMMAP Off\n", "local? sendfile: read"),
+                                            ("EnableSendfile Off\n", "mmap"),
+                                            ("EnableSendfile Off\nEnableMMAP Off\n", "read"),
                                             ("EnableSendfile On\n", "sendfile"),
                                             ("EnableSendfile On\nEnableMMAP Off\n", "sendfile")])
 def test_large_files_and_ranges_are_sent_whole_by_every_path(site, switches, path, monkeypatch):
     import mmap as mmap_mod
     from http_helpers import raw
+    from httpdw.http.filesystems import filesystem_type, LOCAL_FILESYSTEMS
+
+    if path.startswith("local?"):      # EnableSendfile unset: sendfile where the file system is local
+        local = filesystem_type(str(site.docroot)) in LOCAL_FILESYSTEMS
+        path = "sendfile" if local else path.rpartition(" ")[2]
 
     used = {"mmap": 0, "sendfile": 0}
     real_mmap, real_sendfile = mmap_mod.mmap, os.sendfile

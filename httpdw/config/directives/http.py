@@ -296,8 +296,11 @@ decl("AddDefaultCharset", Syntax.TAKE1, "A charset added to text/plain and text/
      parse=on_off_charset, default=None)
 decl("FileETag", Syntax.RAW_ARGS, "What a static file's ETag is made of: INode, MTime, Size, All, None.",
      parse=lambda w, n, d: file_etag(raw_words(w), n, d), default="MTime Size")
-decl("EnableSendfile", Syntax.TAKE1, "Send static files with sendfile(2).", parse=values.on_off_word, default=False)
-decl("EnableMMAP", Syntax.TAKE1, "Send static files from a memory map (Off: read them; EnableSendfile On "
+decl("EnableSendfile", Syntax.TAKE1, "Send static files with sendfile(2) (unset: on local filesystems only).",
+     parse=values.on_off_word, default=None,
+     note="Apache's default is Off, for network and FUSE filesystems; unset, httpdw uses sendfile(2) for files "
+          "on local ones (ext4, xfs, btrfs, tmpfs, overlay ...), and a memory map elsewhere. Off or On decides")
+decl("EnableMMAP", Syntax.TAKE1, "Send static files from a memory map (Off: read them; sendfile, where used, "
      "takes precedence).", parse=values.on_off_word, default=True)
 decl("HostnameLookups", Syntax.TAKE1, "Resolve client addresses to names for logs (%h).",
      parse=hostname_lookups, default="off")
