@@ -95,6 +95,14 @@ def test_requests_are_recorded_in_the_scoreboard(make_server):
                what="connection count")
 
 
+def test_worker_threads_run_with_the_childs_longer_gil_switch_interval(make_server):
+    from httpdw.mpm.child import SWITCH_INTERVAL
+
+    server = make_server(start_servers=1, threads_per_child=2).start()
+    assert float(server.get("/switchinterval")) == pytest.approx(SWITCH_INTERVAL)
+    assert SWITCH_INTERVAL > sys.getswitchinterval()        # the parent (here: the test) keeps Python's
+
+
 def test_the_child_calls_the_handlers_housekeeping_about_once_a_second(make_server):
     server = make_server(start_servers=1, threads_per_child=2).start()
     first = int(server.get("/housekeeping"))

@@ -1,13 +1,14 @@
 """A tiny connection handler for the engine tests only (the real one is the HTTP layer's).
 
 Speaks just enough HTTP/1.1 for curl-like clients: one request per connection (Connection: close), paths
-``/sleep/<ms>`` (hold the worker), ``/pid`` (which child answered), ``/housekeeping`` (how often the child
-called the handler's housekeeping()), anything else -> "ok". It reports to the scoreboard through the
+``/sleep/<ms>`` (hold the worker), ``/pid`` (which child answered), ``/switchinterval`` (the child's GIL
+switch interval), ``/housekeeping`` (how often the child called the handler's housekeeping()), anything else -> "ok". It reports to the scoreboard through the
 api.Slot it is given, as the real handler does.
 """
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from httpdw.mpm import api
@@ -45,6 +46,8 @@ def factory(info: api.ChildInfo) -> api.ConnectionHandler:
             body = b"slept\n"
         elif path == "/housekeeping":
             body = f"{handler.housekeeping_calls}\n".encode()
+        elif path == "/switchinterval":
+            body = f"{sys.getswitchinterval()}\n".encode()
         elif path == "/pid":
             body = f"{os.getpid()} {info.slot} {info.generation}\n".encode()
         else:
