@@ -183,6 +183,8 @@ class ErrorLog:
         self.fd = -1
         self.piped: PipedLogger | None = None
         self._handlers: list[logging.Handler] = []
+        #: the httpdw logger's (level, propagate) before the first install, given back by close()
+        self._found: tuple[int, bool] | None = None
         self._lock = threading.Lock()
         self._retired: list[PipedLogger] = []
 
@@ -241,6 +243,11 @@ class ErrorLog:
         """Detach the handlers and close the destination (the parent at shutdown)."""
         with self._lock:
             self._uninstall()
+            if self._found is not None:     # leave the logging setup as it was found (tests, -X)
+                logger = logging.getLogger(ROOT_LOGGER)
+                logger.setLevel(self._found[0])
+                logger.propagate = self._found[1]
+                self._found = None
             _close_destination(self.fd, self.piped)
             self.fd, self.piped = -1, None
 
@@ -255,6 +262,8 @@ class ErrorLog:
             h.setFormatter(ApacheFormatter(with_time=h is not handler or self.fd >= 0))
             h.addFilter(level_filter)
         logger = logging.getLogger(ROOT_LOGGER)
+        if self._found is None:
+            self._found = (logger.level, logger.propagate)
         logger.setLevel(min(level_filter.lowest(), NOTICE))
         logger.propagate = False
         for h in handlers:

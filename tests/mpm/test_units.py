@@ -262,6 +262,17 @@ def test_error_log_file_and_reopen(tmp_path):
     assert "two" in second.read_text() and "filtered" not in second.read_text()
 
 
+def test_closing_the_error_log_gives_back_the_logging_setup_it_found(tmp_path):
+    logger = logging.getLogger("httpdw")
+    found = (logger.level, logger.propagate)
+    log = errorlog.ErrorLog(str(tmp_path / "a.log"), "debug")
+    log.open()
+    assert logger.propagate is False            # the error log alone gets the server's records
+    log.reopen(str(tmp_path / "b.log"), "warn")
+    log.close()
+    assert (logger.level, logger.propagate) == found and not log._handlers
+
+
 def test_piped_error_log(tmp_path):
     out = tmp_path / "piped.log"
     log = errorlog.ErrorLog(f"|cat > {out}", "warn")
