@@ -69,6 +69,7 @@ def render_markdown(summary: dict, meta: dict) -> str:
         f"- command: `{meta['command']}`",
         f"- machine: {meta['machine']}",
         f"- software: {meta['software']}",
+        f"- interpreter: {meta.get('interpreter', '?')}",
         f"- rounds: {meta['rounds_desc']}; load run length: {meta['duration_s']} s"
         + (" (--quick smoke run: numbers are indicative only)" if meta.get("quick") else ""),
         "- cells: median over rounds, [min–max] where shown; `x AW` is the median of the per-round ratios of the "

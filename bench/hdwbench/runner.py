@@ -151,6 +151,7 @@ def describe_run(plan: Plan, started: dt.datetime, command: str, wall_s: float) 
         "wall_s": round(wall_s, 1),
         "machine": machine_line(),
         "software": software_line(),
+        "interpreter": interpreter_line(),
         "rounds": plan.rounds,
         "rounds_desc": plan.rounds_desc(),
         "duration_s": plan.timing.duration_s,
@@ -168,6 +169,22 @@ def first_line(argv: list[str]) -> str:
         return "?"
     text = (done.stdout or done.stderr).strip()
     return text.splitlines()[0] if text else "?"
+
+
+#: what a bare interpreter holds once started (the floor under each of httpdw's processes, W6)
+_BARE = ("import sys; rss = [l for l in open('/proc/self/status') if l.startswith('VmRSS')]; "
+         "print(int(rss[0].split()[1]) / 1024 if rss else 0, len(sys.modules))")
+
+
+def interpreter_line() -> str:
+    """The RSS of `python -c ...` with the interpreter httpdw runs on: W6 sums one per process. Site
+    packages' .pth files (an editable install's finder, a sandbox's hooks) are counted here too."""
+    words = first_line([sys.executable, "-c", _BARE]).split()
+    if len(words) != 2:
+        return "?"
+    venv = "a virtualenv" if sys.prefix != sys.base_prefix else "not a virtualenv"
+    return (f"{sys.executable} ({venv}) holds {float(words[0]):.1f} MiB RSS and {words[1]} modules "
+            f"before any server code; W6 counts it once per process")
 
 
 def machine_line() -> str:

@@ -37,8 +37,10 @@ def test_markdown_puts_ratio_after_the_primary_column_and_lists_failures():
                "gunicorn": entry({}, skipped="gunicorn is not installed", ok=0, total=1)},
     }
     meta = {"started": "2026-11-23 12:00 UTC", "command": "python bench/run.py", "machine": "2 CPU",
-            "software": "x", "rounds_desc": "3, interleaved", "duration_s": 10, "quick": False}
+            "software": "x", "interpreter": "/v/bin/python (a virtualenv) holds 8.5 MiB RSS", "rounds_desc":
+            "3, interleaved", "duration_s": 10, "quick": False}
     text = render_markdown(summary, meta)
+    assert "- interpreter: /v/bin/python (a virtualenv) holds 8.5 MiB RSS" in text
     header = next(line for line in text.splitlines() if line.startswith("| server"))
     cols = [c.strip() for c in header.strip("|").split("|")]
     assert cols[:5] == ["server", "RSS@start MiB", "RSS@idle MiB", "x AW", "PSS@idle MiB"]
@@ -123,3 +125,14 @@ def test_top_functions_from_speedscope():
     assert by_name["serve"]["incl_pct"] == pytest.approx(100.0)    # recursion counted once per sample
     assert top_functions(doc, by="incl")[0]["function"] == "serve"
     assert "parse (b.py)" in render_top(rows)
+
+
+def test_the_interpreter_line_measures_this_interpreter():
+    import sys
+
+    from hdwbench.runner import interpreter_line
+
+    line = interpreter_line()
+    assert line.startswith(f"{sys.executable} (")
+    mib = float(line.split(" holds ")[1].split(" MiB")[0])
+    assert 1 < mib < 200
