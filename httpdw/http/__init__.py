@@ -6,7 +6,13 @@ is kept apart so it can be tested and fuzzed with bytes in, bytes out.
 
 Modules:
     parser      httptools (llhttp) behind a sans-IO interface: heads, limits, body framing
-    connection  the ConnectionHandler: keep-alive, pipelining, timeouts, 100-continue, responses
+    connection  the ConnectionHandler: keep-alive, pipelining, timeouts, 100-continue, writing responses
+    exchange    Request, Response and a virtual server's per-child state, passed between the modules here
+    content     what a request gets: mapping, access checks, the default handler, directories, TRACE
+    replies     error answers (ErrorDocument included) and the absolute URLs they name
+    sending     file bodies: sendfile(2), memory maps (mapcache keeps them), reads; multipart ranges
+    wire        a blocking socket whose every wait is bounded (kernel timeouts); quickcalls: GIL-held calls
+    filesystems which filesystems sendfile(2) may read from when EnableSendfile is not set
     mapping     URL normalisation, Alias/Redirect, the section walk and merge
     access      Require trees, Order/Allow/Deny, Satisfy
     static      file metadata cache, ETag/Last-Modified, conditional requests, ranges

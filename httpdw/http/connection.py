@@ -1,9 +1,10 @@
 """The connection handler a worker thread runs: HTTP/1.x keep-alive and pipelining over one socket.
 
 One `Connection` per accepted socket. It reads heads with httpdw.http.parser (limits of the
-address's default server), picks the virtual host, maps the URL, checks access and runs the handler
-(static files, directory index/listing, server-status), writes the response, logs it, and loops
-while keep-alive allows. Every error becomes an HTTP answer or a close; nothing escapes the thread.
+address's default server), picks the virtual host, hands the request to the content handlers
+(httpdw.http.content: mapping, access, static files, directories, server-status), writes the
+response (file bodies: httpdw.http.sending), logs it, and loops while keep-alive allows. Every error
+becomes an HTTP answer (httpdw.http.replies) or a close; nothing escapes the thread.
 
 Scoreboard: R while reading a request, W from begin_request() to the end of the response,
 K while waiting for the next request on a kept-alive connection.
@@ -12,109 +13,41 @@ from __future__ import annotations
 
 import errno
 import logging
-import mmap
-import os
 import re
 import socket
-import stat as stat_mod
 import time
 from typing import Any
 
-from httpdw.config.site import OPT_FOLLOW_SYMLINKS, OPT_INDEXES, OPT_SYMLINKS_IF_OWNER, DirConf, Server, Site
-from httpdw.http import access, autoindex, quickcalls
+from httpdw.config.site import Server, Site
+from httpdw.http import access
 from httpdw.http.accesslog import LogRecord
-from httpdw.http.errors import DROPS_CONNECTION, error_page, signature
+from httpdw.http.content import ContentHandlers
+from httpdw.http.errors import DROPS_CONNECTION
+from httpdw.http.exchange import Request, Response, ServerRuntime
 from httpdw.http.mapcache import MapCache
-from httpdw.http.mapping import MapError, Walker, redirect_for, request_path, translate
-from httpdw.http.mime import file_meta
+from httpdw.http.mapping import MapError, request_path
 from httpdw.http.parser import BODY_CHUNKED, BodyReader, Head, ParseError, check_limits, find_head_end, \
     RequestParser, skip_blank_lines
+from httpdw.http.replies import ErrorReplies
 from httpdw.http.response import DateCache, status_bytes
-from httpdw.http.static import FileCache, FileEntry, if_range_ok, meets_conditions, multipart_parts, parse_ranges
+from httpdw.http.sending import FileSending
+from httpdw.http.static import FileCache
 from httpdw.http.wire import Wire, configure_listener, inherited
 
 log = logging.getLogger("httpdw.http.connection")
 
-#: methods Apache registers (http_protocol.c); others are M_INVALID -> 501
-KNOWN_METHODS = frozenset(
-    "GET HEAD PUT POST DELETE CONNECT OPTIONS TRACE PATCH PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK "
-    "VERSION-CONTROL CHECKOUT UNCHECKOUT CHECKIN UPDATE LABEL REPORT MKWORKSPACE MKACTIVITY BASELINE-CONTROL "
-    "MERGE".split())
 _HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(:[0-9]*)?\Z")
 RECV_SIZE = 65536
 LINGER_SECONDS = 2.0          #: the longest a closing connection waits for the client's end
 LINGER_READ_SECONDS = 0.5     #: the longest one read of a lingering close waits
-SENDFILE_MIN = 256 * 1024
-MMAP_LIMIT = 4 << 20          #: the largest memory map one send uses (APR_MMAP_LIMIT)
 
 
 _NO_HOST = object()
 
 
-class Response:
-    """What to send: status, header fields (before Content-Length), and a body source."""
-
-    __slots__ = ("status", "fields", "ctype", "body", "file", "length", "parts", "tail", "chunked", "sendfile", "mmap",
-                 "block")
-
-    def __init__(self, status: int, ctype: str | None = None, body: bytes = b"", fields=None):
-        self.status = status
-        self.fields: list[tuple[str, str]] = fields if fields is not None else []
-        self.ctype = ctype
-        self.body = body
-        self.file: tuple[str, int, int] | None = None     # (path, offset, count) sent after `body`
-        self.length: int | None = len(body)
-        self.parts = None                                  # multipart/byteranges pieces
-        self.tail = b""
-        self.chunked = False
-        self.sendfile = False
-        self.mmap = False
-        self.block: bytes | None = None       # pre-encoded `fields` (static files)
-
-
-class ServerRuntime:
-    """Per-(virtual)server state of one child: the section walker and the open access logs."""
-
-    def __init__(self, server: Server, logs: list):
-        self.server = server
-        self.walker = Walker(server)
-        self.logs = logs
-        self.htaccess_reported: set[str] = set()
-        #: raw request path -> (uri, filename, conf) for paths that map to a plain readable file
-        self.fast: dict[str, tuple] = {}
-
-
-class Request:
-    """One request being served (what handlers and the log see)."""
-
-    __slots__ = ("head", "method", "server", "rt", "uri", "query", "conf", "filename", "host", "port",
-                 "fast_key", "record", "body", "expect_continue", "connection", "continue_sent", "internal", "now",
-                 "status_orig", "host_server")
-
-    def __init__(self, head: Head):
-        self.head = head
-        self.method = head.method
-        self.server: Server | None = None
-        self.rt: ServerRuntime | None = None
-        self.uri = ""
-        self.query: str | None = None
-        self.conf: DirConf | None = None
-        self.filename = ""
-        self.host: str | None = None
-        self.port: int | None = None
-        self.body: BodyReader | None = None
-        self.expect_continue = False
-        self.connection = ""                     #: the Connection header, lower-cased ("" without one)
-        self.continue_sent = False
-        self.internal = 0
-        self.fast_key: str | None = None
-        self.host_server: Server | None = None   #: the server the Host header picked
-        self.now = 0.0
-        self.status_orig = 0
-
-
-class Connection:
-    """Serves one client connection until it closes."""
+class Connection(ContentHandlers, ErrorReplies, FileSending):
+    """Serves one client connection until it closes: the protocol loop. What a request gets (mapping,
+    handlers), error answers and file bodies come from the mixins, each in its own module."""
 
     def __init__(self, handler: "Handler", ctx: Any):
         self.h = handler
@@ -362,398 +295,7 @@ class Connection:
     def limit_body(self, req: Request) -> int:
         return (req.conf or req.server.base).limit_body
 
-    # ------------------------------------------------------------------ mapping and handlers
-    def route(self, req: Request, uri: str) -> Response:
-        """Translate `uri`, check access, run the handler (also used for internal redirects)."""
-        srv = req.server
-        kind, a, b = translate(srv, uri, req.query)
-        if kind == "redirect":
-            req.conf = req.rt.walker.location_config(uri)
-            if a == 410 or b is None:
-                return self.error(req, a if a else 410)
-            if not (300 <= a < 400):
-                return self.error(req, a)
-            return self.error(req, a, location=b)
-        filename, root = a, b
-        req.filename = filename
-        try:
-            st = os.stat(filename)
-            exists = True
-        except OSError as e:
-            st = None
-            exists = False
-            if e.errno in (errno.EACCES, errno.ENAMETOOLONG):
-                conf = req.rt.walker.dir_config(filename, False, uri)
-                req.conf = conf
-                log.error("AH00035: access to %s denied (filesystem path '%s') because search permissions are "
-                          "missing on a component of the path", uri, filename)
-                return self.error(req, 403)
-        is_dir = exists and stat_mod.S_ISDIR(st.st_mode)
-        if exists:
-            conf = req.rt.walker.dir_config(filename, is_dir, uri)
-        else:
-            # request.c walks existing directories only: the first missing component ends the walk
-            conf = req.rt.walker.dir_config(existing_prefix(filename, root), False, uri)
-        req.conf = conf
-        if not access.open_to_all(conf) and not access.allowed(conf, self.client(req)):
-            log.error("AH01630: client denied by server configuration: %s", filename)
-            return self.error(req, 403)
-        if conf.redirects:
-            hit = redirect_for(conf.redirects, uri, req.query)
-            if hit is not None:
-                status, url = hit
-                return self.error(req, status, location=url) if url else self.error(req, status)
-        if conf.allow_override and self.htaccess_present(req, filename, root, is_dir):
-            return self.error(req, 500)
-        if conf.unsupported is not None:
-            if conf.unsupported not in req.rt.htaccess_reported:
-                req.rt.htaccess_reported.add(conf.unsupported)
-                log.error("refusing requests under %s: httpdw cannot honour it", conf.unsupported)
-            return self.error(req, 500)
-        if exists and not self.symlinks_ok(conf, filename, root):
-            log.error("AH00037: Symbolic link not allowed or link target not accessible: %s", filename)
-            return self.error(req, 403)
-        handler = conf.handler
-        if handler is None:
-            handler = file_meta(os.path.basename(filename), conf, self.h.types)[3]
-        if handler == "server-status":
-            return self.h.status_response(req, self)
-        if handler not in (None, "default-handler", "default_handler"):
-            log.error("handler '%s' is not implemented by httpdw: refusing to serve %s as a file (it would publish its source)",
-                      handler, filename)
-            return self.error(req, 500)
-        return self.default_handler(req, uri, filename, st, is_dir)
-
-    def fast_file(self, req: Request, hit: tuple) -> Response | None:
-        """A path seen before that mapped to a plain file anyone may read: skip decoding, mapping
-        and access checks (all decided by the path alone) if it is still a regular file."""
-        uri, filename, conf, encoded = hit
-        # served before, so its inode is cached: a statx that keeps the GIL cannot wait
-        key = quickcalls.file_key(encoded)
-        entry = None
-        if key is not None:
-            if not stat_mod.S_ISREG(key[0]):
-                return None
-            entry = self.h.files.lookup(filename, conf, key[1:])
-        if entry is None:
-            try:
-                st = os.stat(filename)
-            except OSError:
-                return None
-            if not stat_mod.S_ISREG(st.st_mode):
-                return None
-            entry = self.h.files.get(filename, st, conf)
-        req.uri = uri
-        req.conf = conf
-        req.filename = filename
-        req.record.uri = uri
-        req.record.query = req.query
-        return self.file_response(req, filename, entry)
-
-    def remember_fast(self, req: Request, uri: str, filename: str) -> None:
-        """Let the next request for the same path take fast_file(), when nothing but the path decides."""
-        conf = req.conf
-        if (req.fast_key is None or req.internal or conf.allow_override or conf.handler is not None
-                or conf.unsupported is not None or conf.redirects
-                or not conf.options & OPT_FOLLOW_SYMLINKS or not access.open_to_all(conf)):
-            return
-        fast = req.rt.fast
-        if len(fast) >= 4096:
-            fast.clear()
-        encoded = os.fsencode(filename)
-        if b"\0" not in encoded:
-            fast[req.fast_key] = (uri, filename, conf, encoded)
-
-    def htaccess_present(self, req: Request, filename: str, root: str, is_dir: bool) -> bool:
-        """AllowOverride lets .htaccess change this directory: httpdw reads none, so it fails closed."""
-        d = filename if is_dir else os.path.dirname(filename)
-        root = root.rstrip("/") or "/"
-        while True:
-            candidate = os.path.join(d, ".htaccess")
-            if os.path.exists(candidate):
-                if candidate not in req.rt.htaccess_reported:
-                    req.rt.htaccess_reported.add(candidate)
-                    log.error("%s exists and AllowOverride allows it, but httpdw does not read .htaccess "
-                              "files: refusing to serve (500) rather than ignore what it may protect", candidate)
-                return True
-            if d == root or len(d) <= len(root) or d == "/":
-                return False
-            d = os.path.dirname(d)
-
-    def symlinks_ok(self, conf: DirConf, filename: str, root: str) -> bool:
-        """Without FollowSymLinks, no component below the mapped root may be a symlink
-        (SymLinksIfOwnerMatch: unless link and target have the same owner)."""
-        if conf.options & OPT_FOLLOW_SYMLINKS:
-            return True
-        root = root.rstrip("/")
-        rel = filename[len(root):] if filename.startswith(root) else filename
-        path = root
-        for part in rel.split("/"):
-            if not part:
-                continue
-            path = path + "/" + part
-            try:
-                lst = os.lstat(path)
-            except OSError:
-                return True
-            if stat_mod.S_ISLNK(lst.st_mode):
-                if not conf.options & OPT_SYMLINKS_IF_OWNER:
-                    return False
-                try:
-                    if os.stat(path).st_uid != lst.st_uid:
-                        return False
-                except OSError:
-                    return False
-        return True
-
-    def allow_value(self, req: Request) -> str:
-        srv = req.server or self.default
-        return "GET,POST,OPTIONS,HEAD" + (",TRACE" if srv.trace != "off" else "")
-
-    def default_handler(self, req: Request, uri: str, filename: str, st: os.stat_result | None,
-                        is_dir: bool) -> Response:
-        method = req.method
-        conf = req.conf
-        if method not in KNOWN_METHODS:
-            return self.error(req, 501)
-        if method == "OPTIONS":
-            if is_dir:
-                # mod_dir/mod_autoindex answer for directories (their method order)
-                allow = "HEAD,GET,POST,OPTIONS" + (",TRACE" if req.server.trace != "off" else "")
-                return Response(200, "httpd/unix-directory", b"", [("Allow", allow)])
-            ctype = file_meta(os.path.basename(filename), conf, self.h.types)[0]
-            return Response(200, ctype, b"", [("Allow", self.allow_value(req))])
-        if method not in ("GET", "HEAD", "POST"):
-            return self.error(req, 405)
-        if st is None:
-            log.info("AH00128: File does not exist: %s", filename)
-            return self.error(req, 404)
-        if is_dir:
-            return self.directory(req, uri, filename)
-        if not stat_mod.S_ISREG(st.st_mode):
-            return self.error(req, 403)
-        if uri.endswith("/"):
-            return self.error(req, 404)      # a file requested as a directory: path info
-        if file_meta(os.path.basename(filename), conf, self.h.types)[3] is None:
-            self.remember_fast(req, uri, filename)
-        return self.file_response(req, filename, self.h.files.get(filename, st, req.conf))
-
-    def directory(self, req: Request, uri: str, dirpath: str) -> Response:
-        conf = req.conf
-        if not uri.endswith("/"):
-            if conf.directory_slash:
-                loc = self.absolute_url(req, _escape_path(uri) + "/")
-                if req.query:
-                    loc += "?" + req.query
-                return self.error(req, 301, location=loc)
-            # DirectorySlash Off: mod_dir declines; mod_autoindex may still list the directory
-            return self.listing(req, uri, dirpath)
-        refused = False
-        for name in conf.directory_index:
-            if "/" in name:
-                continue
-            candidate = os.path.join(dirpath, name)
-            try:
-                st = os.stat(candidate)
-            except OSError:
-                continue
-            if stat_mod.S_ISREG(st.st_mode):
-                sub_uri = uri + name
-                sub_conf = req.rt.walker.dir_config(candidate, False, sub_uri)
-                if not access.open_to_all(sub_conf) and not access.allowed(sub_conf, self.client(req)):
-                    # mod_dir: an index that exists but is refused is an error, never a reason to
-                    # fall back to a listing of the directory
-                    refused = True
-                    continue
-                req.conf = sub_conf
-                req.filename = candidate
-                return self.route_index(req, sub_uri, candidate, st)
-        if refused:
-            log.error("AH01630: client denied by server configuration: %s", dirpath)
-            return self.error(req, 403)
-        return self.listing(req, uri, dirpath)
-
-    def listing(self, req: Request, uri: str, dirpath: str) -> Response:
-        """mod_autoindex: GET/HEAD only (anything else falls to the default handler: 404)."""
-        conf = req.conf
-        if conf.options & OPT_INDEXES:
-            if req.method not in ("GET", "HEAD"):
-                log.info("AH00128: File does not exist: %s", dirpath)
-                return self.error(req, 404)
-            base_uri = uri if uri.endswith("/") else uri + "/"
-            walker = req.rt.walker
-
-            def visible(name: str, is_dir: bool) -> bool:
-                entry_conf = walker.dir_config(os.path.join(dirpath, name), is_dir, base_uri + name)
-                return access.open_to_all(entry_conf) or access.allowed(entry_conf, self.client(req))
-
-            body = autoindex.listing(dirpath, uri, req.query, conf.index_ignore, visible)
-            resp = Response(200, "text/html;charset=ISO-8859-1", body)
-            if req.method == "HEAD":
-                resp.length = None          # Apache does not generate the listing for HEAD: no length
-            return resp
-        log.error("AH01276: Cannot serve directory %s: No matching DirectoryIndex (%s) found, and server-generated "
-                  "directory index forbidden by Options directive", dirpath, ",".join(conf.directory_index) or "none")
-        return self.error(req, 403)
-
-    def route_index(self, req: Request, uri: str, filename: str, st: os.stat_result) -> Response:
-        """mod_dir's internal redirect to an index file: its own handler and symlink rules apply."""
-        conf = req.conf
-        handler = conf.handler or file_meta(os.path.basename(filename), conf, self.h.types)[3]
-        if handler == "server-status":
-            return self.h.status_response(req, self)
-        if handler not in (None, "default-handler", "default_handler"):
-            return self.error(req, 500)
-        return self.file_response(req, filename, self.h.files.get(filename, st, req.conf))
-
-    def file_response(self, req: Request, filename: str, entry: FileEntry) -> Response:
-        conf = req.conf
-        fields = req.head.fields
-        now = req.now
-        etag = entry.etag(now)
-        lm = entry.last_modified if entry.lm_epoch <= now else _http_date_now(now)
-        base = [("Last-Modified", lm)]
-        if etag:
-            base.append(("ETag", etag))
-        if conf.max_ranges != 0:
-            base.append(("Accept-Ranges", "bytes"))
-        else:
-            base.append(("Accept-Ranges", "none"))
-        if entry.encoding:
-            base.append(("Content-Encoding", entry.encoding))
-        if entry.language:
-            base.append(("Content-Language", entry.language))
-        if ("if-none-match" in fields or "if-modified-since" in fields or "if-match" in fields
-                or "if-unmodified-since" in fields):
-            cond = meets_conditions(req.method, fields, etag, entry.lm_epoch, now)
-            if cond == 304:
-                resp = Response(304, None, b"", base)
-                resp.length = None
-                return resp
-            if cond == 412:
-                # the default handler's own 412: the file's headers and an empty body
-                return Response(412, entry.ctype, b"", base)
-        self.discard_body(req)
-        rng = fields.get("range")
-        if rng is not None and req.method in ("GET", "HEAD") and if_range_ok(fields, etag, lm):
-            ranges = parse_ranges(rng, entry.size, conf.max_ranges)
-            if ranges == 416:
-                resp = self.error(req, 416)
-                resp.length = None      # byterange_filter's error: sent close-delimited, as Apache
-                return resp
-            if ranges is not None:
-                return self.range_response(req, filename, entry, base, ranges, conf)
-        resp = Response(200, entry.ctype, b"", base)
-        if now - entry.mtime > 1.0:
-            if entry.block is None:
-                entry.block = "".join(f"{k}: {v}\r\n" for k, v in base).encode("latin-1", "replace")
-            resp.block = entry.block
-        if req.method == "HEAD" or entry.size == 0:
-            resp.length = entry.size
-        elif entry.body is not None and entry.size <= SENDFILE_MIN:
-            resp.body = entry.body
-            resp.length = entry.size
-        else:
-            resp.file = (filename, 0, entry.size)
-            resp.length = entry.size
-            resp.sendfile = entry.sendfile
-            resp.mmap = conf.mmap
-        return resp
-
-    def range_response(self, req: Request, filename: str, entry, base, ranges, conf) -> Response:
-        if len(ranges) == 1:
-            start, end = ranges[0]
-            fields = [base[0]] + base[1:] + [("Content-Range", f"bytes {start}-{end}/{entry.size}")]
-            resp = Response(206, entry.ctype, b"", fields)
-            if entry.body is not None:
-                resp.body = entry.body[start:end + 1]
-            else:
-                resp.file = (filename, start, end - start + 1)
-                resp.sendfile = entry.sendfile
-                resp.mmap = conf.mmap
-            resp.length = end - start + 1
-            return resp
-        boundary = f"{int(req.now * 1e6):x}{os.getpid():x}"
-        parts, tail, total = multipart_parts(ranges, entry.size, entry.ctype, boundary)
-        resp = Response(206, f"multipart/byteranges; boundary={boundary}", b"", list(base))
-        resp.parts = (filename, parts, entry.body)
-        resp.tail = tail
-        resp.length = total
-        return resp
-
-    def trace(self, req: Request) -> Response:
-        srv = req.server
-        if srv.trace == "off":
-            log.error("AH00669: TRACE denied by server configuration")
-            return self.error(req, 405)
-        if not req.body.done and srv.trace != "extended":
-            log.error("AH00670: TRACE with a request body is not allowed")
-            return self.error(req, 413)
-        head = req.head
-        lines = [head.request_line] + [f"{k}: {v}" for k, v in head.headers]
-        body = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-        resp = Response(200, "message/http", body)
-        if head.version == "1.1":
-            resp.chunked = True
-        resp.length = None
-        return resp
-
-    # ------------------------------------------------------------------ errors
-    def error(self, req: Request, status: int, location: str | None = None, notes: str = "",
-              recursive: int = 0) -> Response:
-        """ap_die + ap_send_error_response, with ErrorDocument (text, local URL, external URL)."""
-        srv = req.server or self.default
-        conf = req.conf or srv.base
-        fields: list[tuple[str, str]] = []
-        if location is not None and 300 <= status < 400:
-            fields.append(("Location", location))
-        if status in (405, 501):
-            fields.append(("Allow", self.allow_value(req)))
-        custom = conf.error_documents.get(status) if not recursive else None
-        if custom is not None and status >= 400 or (custom is not None and status >= 300 and not location):
-            resp = self.custom_error(req, status, custom, fields)
-            if resp is not None:
-                return resp
-        sig = signature(conf.signature, self.h.banner, self.server_name_for_url(req), self.port_for_url(req),
-                        srv.server_admin) if conf.signature != "off" else ""
-        expect = req.head.fields.get("expect")
-        body = error_page(status, method=req.method, location=location or "", notes=notes, expect=expect,
-                          server_admin=srv.server_admin, signature=sig, recursive=recursive)
-        resp = Response(status, "text/html; charset=iso-8859-1", body, fields)
-        if req.method == "HEAD":
-            resp.length = None          # ap_send_error_response stops before the body: no length
-        return resp
-
-    def custom_error(self, req: Request, status: int, target: str, fields) -> Response | None:
-        if " " in target or not (target.startswith("/") or "://" in target):
-            text = target[1:] if target.startswith('"') else target
-            return Response(status, "text/html; charset=iso-8859-1", text.encode("latin-1", "replace"), fields)
-        if "://" in target:
-            return Response(302, "text/html; charset=iso-8859-1", error_page(302, location=target), [("Location", target)])
-        # a local URL: an internal redirect (GET), keeping the error status
-        if req.internal:
-            return None
-        req.internal += 1
-        req.status_orig = status
-        method = req.method
-        saved = (req.method, req.conf, req.filename, req.query)
-        req.method = "GET" if method != "HEAD" else "HEAD"
-        path, _, q = target.partition("?")
-        req.query = q or None
-        req.record.query = req.query        # %q shows the final (redirected) request, as Apache logs it
-        try:
-            resp = self.route(req, path)
-        except MapError as e:
-            resp = self.error(req, e.status, recursive=e.status)
-        req.method = saved[0]
-        if resp.status >= 400:
-            req.conf, req.filename, req.query = saved[1], saved[2], saved[3]
-            req.record.final_sent_nothing = True
-            return self.error(req, status, recursive=resp.status)
-        if resp.status in (200, 206, 304) or resp.status == status:
-            resp.status = status
-            return resp
-        return resp
+    # ------------------------------------------------------------------ a head that could not be read
 
     def answer_protocol_error(self, e: ParseError) -> None:
         """A head that could not be parsed: Apache's 400/408/414 page, then close."""
@@ -787,42 +329,6 @@ class Connection:
         if e.status != 408:
             self.write_log(req, rec)
         self.linger = True
-
-    # ------------------------------------------------------------------ URLs
-    def server_name_for_url(self, req: Request) -> str:
-        """ap_get_server_name: ServerName with UseCanonicalName On, else the client's Host."""
-        srv = req.server or self.default
-        canonical = (req.conf.canonical if req.conf and req.conf.canonical else srv.canonical)
-        if canonical != "on" and req.host:
-            return req.host
-        if canonical == "dns":
-            return self.local_ip
-        return srv.server_name_only or self.local_ip
-
-    def port_for_url(self, req: Request) -> int:
-        """ap_get_server_port: with UseCanonicalName Off the Host's port when it has one; otherwise
-        the server's own port (ServerName host:port), else the scheme's default, 80."""
-        srv = req.server or self.default
-        canonical = (req.conf.canonical if req.conf and req.conf.canonical else srv.canonical)
-        if canonical != "on":
-            host = req.head.fields.get("host") or ""
-            if host and not host.endswith("]") and ":" in host:
-                p = host.rsplit(":", 1)[1]
-                if p.isdigit():
-                    return int(p)
-        return srv.port or (443 if self.scheme(req) == "https" else 80)
-
-    def scheme(self, req: Request) -> str:
-        """ap_http_scheme: `ServerName https://name` (TLS offloaded in front of the server) says https."""
-        name = (req.server or self.default).server_name or ""
-        return "https" if name.lower().startswith("https://") else "http"
-
-    def absolute_url(self, req: Request, path: str) -> str:
-        name = self.server_name_for_url(req)
-        port = self.port_for_url(req)
-        scheme = self.scheme(req)
-        default = 443 if scheme == "https" else 80
-        return f"{scheme}://{name}{'' if port == default else ':' + str(port)}{path}"
 
     # ------------------------------------------------------------------ bodies
     def discard_body(self, req: Request) -> None:
@@ -955,67 +461,6 @@ class Connection:
             raise ConnectionResetError("file changed or client went away while sending")
         return len(header) + sent
 
-    def send_file(self, path: str, offset: int, count: int, timeout: float, use_sendfile: bool = False,
-                  use_mmap: bool = False) -> int:
-        """Send part of a file: sendfile(2) with EnableSendfile On (or unset, on a local filesystem:
-        httpdw.http.filesystems), else from a memory map as Apache's default handler does (EnableMMAP
-        On: one copy, page cache to socket), else by reading it. Returns the bytes sent (fewer when
-        the file shrank meanwhile)."""
-        with open(path, "rb") as f:
-            if use_sendfile:
-                return self.wire.sendfile(f.fileno(), offset, count, timeout)
-            if use_mmap and count > 0:
-                return self.send_mapped(f, offset, count, timeout)
-            f.seek(offset)
-            sent = 0
-            while sent < count:
-                chunk = f.read(min(count - sent, 256 * 1024))
-                if not chunk:
-                    break
-                self.wire.sendall(chunk, timeout)
-                sent += len(chunk)
-            return sent
-
-    def send_mapped(self, f, offset: int, count: int, timeout: float) -> int:
-        """Send from memory maps of at most MMAP_LIMIT bytes each (APR's file bucket does the same),
-        kept between requests by the handler's MapCache. A file that shrinks under the map makes the
-        send fail (EFAULT), as it does Apache's."""
-        st = os.fstat(f.fileno())
-        end = min(offset + count, st.st_size)
-        sent = 0
-        pos = offset
-        while pos < end:
-            start = pos - pos % mmap.ALLOCATIONGRANULARITY     # a map starts on a page boundary
-            length = min(end, start + MMAP_LIMIT) - start
-            mapped = self.h.maps.get(f.fileno(), st, start, length)     # kept for the next request
-            with memoryview(mapped) as view:
-                self.wire.sendall(view[pos - start:length], timeout)
-            sent += start + length - pos
-            pos = start + length
-        return sent
-
-    def send_multipart(self, req: Request, resp: Response, header: bytes, timeout: float) -> int:
-        path, parts, body = resp.parts
-        out = [header]
-        if body is not None:
-            for ph, start, end in parts:
-                out.append(ph)
-                out.append(body[start:end + 1])
-            out.append(resp.tail)
-            data = b"".join(out)
-            self.wire.sendall(data, timeout)
-            req.record.body_bytes = len(data) - len(header)
-            return len(data)
-        self.wire.sendall(header, timeout)
-        total = len(header)
-        for ph, start, end in parts:
-            self.wire.sendall(ph, timeout)
-            total += len(ph) + self.send_file(path, start, end - start + 1, timeout)
-        self.wire.sendall(resp.tail, timeout)
-        total += len(resp.tail)
-        req.record.body_bytes = total - len(header)
-        return total
-
     def write_log(self, req: Request, rec: LogRecord) -> None:
         srv = req.server or self.default
         rt = self.h.runtime(srv)
@@ -1052,32 +497,6 @@ class Connection:
             wire.close()
         except OSError:
             pass
-
-
-def existing_prefix(filename: str, root: str) -> str:
-    """The path up to and including the first missing component (what request.c's walk keeps)."""
-    root = root.rstrip("/") or "/"
-    if not filename.startswith(root):
-        return filename
-    path = root
-    for part in filename[len(root):].split("/"):
-        if not part:
-            continue
-        path = path.rstrip("/") + "/" + part
-        if not os.path.isdir(path):
-            return path
-    return path
-
-
-def _escape_path(path: str) -> str:
-    """ap_escape_uri for Location headers."""
-    from urllib.parse import quote
-    return quote(path, safe="/!$&'()*+,;=:@-._~")
-
-
-def _http_date_now(now: float) -> str:
-    from httpdw.http.response import http_date
-    return http_date(int(now))
 
 
 class Handler:

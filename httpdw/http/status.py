@@ -28,7 +28,7 @@ def status_options(query: str | None) -> dict:
 
 def status_response(handler, req, conn):
     """Answer a server-status request (GET/HEAD only, as mod_status)."""
-    from httpdw.http.connection import Response
+    from httpdw.http.exchange import Response
     if req.method not in ("GET", "HEAD"):
         return conn.error(req, 405)
     source = handler.status_source
