@@ -67,4 +67,5 @@ WORKLOADS: dict[str, Workload] = {
                     Column("startup_s", "start to first 200 s", "{:,.2f}"))),
 }
 
-SERVERS = ("httpdw", "apache-worker", "nginx", "gunicorn")
+#: python-floor (W6 only) is the footprint of a stdlib-only server of httpdw's shape: the floor under W6
+SERVERS = ("httpdw", "apache-worker", "nginx", "gunicorn", "python-floor")

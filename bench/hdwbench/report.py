@@ -99,7 +99,7 @@ def write_chart(path: Path, summary: dict) -> str:
         return "chart: skipped (no workload has results)"
     ncols = min(3, len(names))
     nrows = -(-len(names) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 4.0 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(max(4.4 * ncols, 6.0), 4.0 * nrows), squeeze=False)
     flat_axes = [ax for row in axes for ax in row]
     for ax in flat_axes[len(names):]:
         ax.set_visible(False)

@@ -48,7 +48,8 @@ class Plan:
                 if rnd > self.rounds_for(workload):
                     continue
                 for server in rotated:
-                    order.append((rnd, workload, server))
+                    if KINDS[server].takes(workload):
+                        order.append((rnd, workload, server))
         return order
 
     def rounds_desc(self) -> str:
@@ -120,7 +121,7 @@ def execute(plan: Plan, out_dir: Path, command: str) -> int:
         interrupted = True
         print("\ninterrupted: writing the cells measured so far", flush=True)
     for server, why in plan.skipped.items():
-        for workload in plan.workloads:
+        for workload in filter(KINDS[server].takes, plan.workloads):
             cells.append({"round": 0, "workload": workload, "server": server, "status": "skipped",
                           "error": why, "metrics": {}})
     summary = summarize(cells, plan.workloads, plan.servers,

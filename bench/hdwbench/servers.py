@@ -106,6 +106,11 @@ class ServerKind:
     """One server under test. Subclasses say how to configure and start it."""
 
     name: str = ""
+    #: the workloads this server takes part in (None: all of them)
+    workloads: tuple[str, ...] | None = None
+
+    def takes(self, workload: str) -> bool:
+        return self.workloads is None or workload in self.workloads
 
     def missing(self) -> str | None:
         """Why this server cannot run here (None when it can)."""
@@ -192,7 +197,21 @@ class Gunicorn(ServerKind):
         return argv, {"BENCH_DOCROOT": str(root / "www")}
 
 
-KINDS: dict[str, ServerKind] = {k.name: k for k in (Httpdw(), ApacheWorker(), Nginx(), Gunicorn())}
+class PythonFloor(ServerKind):
+    """W6 only: a stdlib-only server of httpdw's shape (apps/floor.py), the footprint under which no
+    CPython server built as a parent and forked, threaded children can go."""
+
+    def __init__(self):
+        super().__init__("python-floor", workloads=("W6",))
+
+    def missing(self):
+        return None
+
+    def prepare(self, root, port, profile=False):
+        return [sys.executable, str(APPS / "floor.py"), str(port), str(root / "www")], {}
+
+
+KINDS: dict[str, ServerKind] = {k.name: k for k in (Httpdw(), ApacheWorker(), Nginx(), Gunicorn(), PythonFloor())}
 
 
 @dataclass

@@ -90,6 +90,12 @@ def test_plan_interleaves_servers_and_gives_short_workloads_more_rounds():
     assert quick.cells() == [(1, "W1", "httpdw"), (1, "W2", "httpdw")]
 
 
+def test_python_floor_runs_only_in_w6():
+    plan = Plan(["W1", "W6"], ["httpdw", "python-floor"], rounds=2, timing=Timing())
+    assert [c for c in plan.cells() if c[2] == "python-floor"] == [(1, "W6", "python-floor"),
+                                                                  (2, "W6", "python-floor")]
+
+
 def test_load_commands_are_the_documented_ones():
     argv = wrk_argv(256, 10, "http://127.0.0.1:1/1k.html", timeout_s=2)
     assert argv[:5] == ["wrk", "-t1", "-c256", "-d10s", "--latency"]

@@ -7,7 +7,8 @@ import time
 
 import psutil
 
-from hdwbench.servers import LARGE_SIZE, SMALL_SIZE, RunningServer, ServerKind, make_root
+from hdwbench.procs import memory_footprint
+from hdwbench.servers import KINDS, LARGE_SIZE, SMALL_FILE, SMALL_SIZE, RunningServer, ServerKind, make_root, probe, start_server
 
 
 def test_fresh_root_has_the_documents_readable_by_a_dropped_user():
@@ -47,3 +48,17 @@ def test_stop_signals_the_group_while_the_leader_lives():
     assert os.getpgid(proc.pid) == proc.pid
     RunningServer(ServerKind("sleeper"), root, 0, proc).stop()
     assert proc.returncode == -15          # SIGTERM, not the SIGKILL fallback
+
+
+def test_python_floor_has_httpdws_shape_and_serves_the_small_file():
+    """W6's floor: parent + 2 forked children of 27 threads (as httpdw's), serving the 1 KiB file."""
+    with start_server(KINDS["python-floor"]) as server:
+        assert probe(server.port, SMALL_FILE) == (200, SMALL_SIZE)
+        assert probe(server.port, "/../etc/passwd")[0] == 404
+        deadline = time.monotonic() + 5
+        while (found := memory_footprint(server.pid))["threads"] < 55 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (found["procs"], found["threads"]) == (3, 55)
+        assert found["rss_mib"] > 0
+        root = server.root
+    assert not root.exists()
