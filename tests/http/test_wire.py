@@ -315,3 +315,36 @@ def test_large_files_and_ranges_are_sent_whole_by_every_path(site, switches, pat
     # first (kept by the handler's MapCache) and maps its own last piece
     assert used == {"mmap": 4 if path == "mmap" else 0, "sendfile": used["sendfile"] if path == "sendfile" else 0}
     assert path != "sendfile" or used["sendfile"] >= 2
+
+
+def test_a_files_head_is_sent_with_msg_more_and_other_answers_without(site, monkeypatch):
+    """The head of a file body goes with MSG_MORE (the kernel keeps its tail to share a segment with
+    the body, as APR corks around sendfile); a head with nothing behind it must not be held back."""
+    from http_helpers import raw
+    from httpdw.http import quickcalls, wire
+
+    if not wire.MSG_MORE:
+        pytest.skip("no MSG_MORE on this platform")
+    sends: list[tuple[bytes, int]] = []
+    real_send = quickcalls.send
+
+    def recording_send(fd, data, flags=0):
+        sends.append((bytes(data[:16]), flags))
+        return real_send(fd, data, flags)
+
+    monkeypatch.setattr(quickcalls, "send", recording_send)
+    site.write("file.bin", os.urandom(200_000))
+    site.start("DocumentRoot {docroot}\nEnableSendfile On\n")
+
+    def flags_of_answer(request: bytes) -> list[int]:
+        del sends[:]
+        answer = raw(site.port, request, timeout=10)
+        assert answer.startswith(b"HTTP/1.1 ")
+        return [flags for data, flags in sends if data.startswith(b"HTTP/1.1 ")]
+
+    assert flags_of_answer(b"GET /file.bin HTTP/1.0\r\n\r\n") == [wire.MSG_MORE]
+    assert flags_of_answer(b"HEAD /file.bin HTTP/1.0\r\n\r\n") == [0]
+    assert flags_of_answer(b"GET /missing HTTP/1.0\r\n\r\n") == [0]
+    etag = [line for line in raw(site.port, b"HEAD /file.bin HTTP/1.0\r\n\r\n").split(b"\r\n")
+            if line.lower().startswith(b"etag:")][0].split(b":", 1)[1].strip()
+    assert flags_of_answer(b"GET /file.bin HTTP/1.0\r\nIf-None-Match: " + etag + b"\r\n\r\n") == [0]
