@@ -27,7 +27,7 @@ from httpdw.http import quickcalls
 
 _TIMEVAL = struct.Struct("@ll")
 #: send(2)'s "more data follows" (Linux; 0 where there is none: the head then goes out alone)
-MSG_MORE = getattr(socket, "MSG_MORE", 0)
+MSG_MORE = int(getattr(socket, "MSG_MORE", 0))    # an int: see quickcalls._SEND_FLAGS
 #: SO_RCVTIMEO of 0 means "wait forever": the shortest wait the kernel can do stands in for zero
 _SHORTEST = 0.001
 #: Apache takes any Timeout (`Timeout 99999999999999999999` passes apache2 -t); beyond ~68 years the
