@@ -51,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 round, 3 s runs, short idles")
     parser.add_argument("--duration", type=int, default=None, help="seconds per measured load run (default 10)")
     parser.add_argument("--out", type=Path, default=None, help="results directory (default bench/results/<UTC>)")
+    parser.add_argument("--rerender", type=Path, default=None, metavar="DIR",
+                        help="write DIR's results.md/json/chart again from its results.json (measures nothing)")
     parser.add_argument("--profile", choices=("W1", "W2", "W3"), default=None,
                         help="profile one httpdw child with py-spy under this workload instead of benchmarking")
     parser.add_argument("--profile-duration", type=int, default=10, help="seconds py-spy samples (default 10)")
@@ -77,6 +79,13 @@ def compile_httpdw() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out_dir = args.out or RESULTS / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    if args.rerender:
+        from hdwbench.runner import rerender
+        if not (args.rerender / "results.json").is_file():
+            print(f"--rerender: no results.json in {args.rerender}")
+            return 2
+        rerender(args.rerender)
+        return 0
     if args.profile:
         from hdwbench.profile import run_profile
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .catalog import WORKLOADS, Workload
 from .stats import ANCHOR
+from .targets import render_targets
 
 
 def fmt_spread(spread: dict | None, fmt: str, with_range: bool) -> str:
@@ -61,8 +62,9 @@ def one_line(text: str, limit: int = 400) -> str:
     return flat[:head] + " … " + flat[-(limit - head):]
 
 
-def render_markdown(summary: dict, meta: dict) -> str:
-    """The whole report: how it was run, then one table per workload."""
+def render_markdown(summary: dict, meta: dict, targets: list[dict] | None = None) -> str:
+    """The whole report: how it was run, the targets' verdicts (hdwbench.targets), then one table per
+    workload."""
     head = [
         f"# httpdw benchmark {meta['started']}",
         "",
@@ -78,11 +80,14 @@ def render_markdown(summary: dict, meta: dict) -> str:
         "",
     ]
     tables = [render_workload_table(WORKLOADS[name], per_server) for name, per_server in summary.items()]
+    if targets:
+        tables.insert(0, render_targets(targets))
     return "\n".join(head) + "\n" + "\n\n".join(tables) + "\n"
 
 
-def write_json(path: Path, meta: dict, cells: list[dict], summary: dict) -> None:
-    path.write_text(json.dumps({"meta": meta, "summary": summary, "cells": cells}, indent=2, sort_keys=False))
+def write_json(path: Path, meta: dict, cells: list[dict], summary: dict, targets: list[dict] | None = None) -> None:
+    path.write_text(json.dumps({"meta": meta, "targets": targets or [], "summary": summary, "cells": cells},
+                               indent=2, sort_keys=False))
 
 
 def write_chart(path: Path, summary: dict) -> str:

@@ -3,6 +3,7 @@ the progress line, and writing the results directory."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import platform
 import subprocess
@@ -15,6 +16,7 @@ from . import report
 from .catalog import WORKLOADS
 from .servers import KINDS, PROJECT_DIR, ServerStartError, start_server
 from .stats import summarize
+from .targets import check_targets
 from .workloads import RUNNERS, LoadError, Timing
 
 MIN_ROUNDS_SHORT = 5        # performance.md: ab runs on fast servers last 1–2 s, so W2 needs ≥ 5 rounds
@@ -135,14 +137,26 @@ def execute(plan: Plan, out_dir: Path, command: str) -> int:
 
 def write_outputs(out_dir: Path, meta: dict, cells: list[dict], summary: dict) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    markdown = report.render_markdown(summary, meta)
+    targets = check_targets(cells, list(summary))
+    markdown = report.render_markdown(summary, meta, targets)
     (out_dir / "results.md").write_text(markdown)
-    report.write_json(out_dir / "results.json", meta, cells, summary)
+    report.write_json(out_dir / "results.json", meta, cells, summary, targets)
     chart_line = report.write_chart(out_dir / "chart.png", summary)
     print()
     print(markdown)
     print(chart_line)
     print(f"results: {out_dir}/results.md, results.json")
+
+
+def rerender(out_dir: Path) -> None:
+    """Write results.md, results.json and chart.png again from the cells of results.json (after a change
+    to how runs are summarised or reported; nothing is measured)."""
+    data = json.loads((out_dir / "results.json").read_text())
+    meta, cells = data["meta"], data["cells"]
+    workloads = [w for w in meta["workloads"] if w in WORKLOADS]
+    summary = summarize(cells, workloads, meta["servers"], {w: WORKLOADS[w].metrics for w in workloads},
+                        {w: WORKLOADS[w].primary for w in workloads})
+    write_outputs(out_dir, meta, cells, summary)
 
 
 def describe_run(plan: Plan, started: dt.datetime, command: str, wall_s: float) -> dict:

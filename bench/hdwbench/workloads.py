@@ -128,11 +128,15 @@ def w3(server: RunningServer, timing: Timing) -> dict:
     return metrics
 
 
+#: how often W5 samples the tree's thread count: the resolution of its time to 95 % of the rise
+W5_SAMPLE_S = 0.1
+
+
 def w5(server: RunningServer, timing: Timing) -> dict:
     """A cold server sits idle, then 256 connections arrive at once. The thread count of the process tree
     (psutil, every 0.1 s) shows how fast the pool grows; mod_status stops answering when every worker is
     busy, so it is not used."""
-    sampler = TreeSampler(server.pid, interval=0.1).start()
+    sampler = TreeSampler(server.pid, interval=W5_SAMPLE_S).start()
     try:
         time.sleep(timing.burst_idle_s)
         argv = wrk_argv(256, timing.duration_s, server.url(SMALL_FILE), timeout_s=2)
