@@ -84,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.rerender / "results.json").is_file():
             print(f"--rerender: no results.json in {args.rerender}")
             return 2
-        rerender(args.rerender)
+        try:
+            rerender(args.rerender)
+        except (ValueError, KeyError, TypeError) as e:     # not JSON, or not a results file of this suite
+            print(f"--rerender: {args.rerender}/results.json is not a results file of bench/run.py ({e!r})")
+            return 2
         return 0
     if args.profile:
         from hdwbench.profile import run_profile

@@ -26,3 +26,11 @@ def test_missing_tools_follow_the_workloads(monkeypatch):
     assert run.missing_tools(["W6"]) == []
     assert run.missing_tools(["W2"]) == ["ab"]
     assert run.missing_tools(["W1", "W2"]) == ["ab", "wrk"]
+
+
+@pytest.mark.parametrize("content", [None, "not json", '{"cells": []}', "[1, 2]"])
+def test_rerender_of_a_missing_or_foreign_results_file_exits_2_with_a_line(tmp_path, capsys, content):
+    if content is not None:
+        (tmp_path / "results.json").write_text(content)
+    assert run.main(["--rerender", str(tmp_path)]) == 2
+    assert "--rerender:" in capsys.readouterr().out
